@@ -1,0 +1,88 @@
+// Loads the compiled addon. Both builds put it in build/Release: cmake-js
+// (npm install) and node-gyp (npm run build:gyp). TG_ADDON overrides the path,
+// which scripts/gpu-check.sh uses to run a prebuilt addon.
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { tgError } from './errors.js';
+import type { HostTensorLike } from './tensor.js';
+
+export interface NativeBuildInfo {
+  version: string;
+  builder: 'cmake' | 'node-gyp';
+  simd: 'scalar' | 'avx2' | 'avx512';
+  simdSupported: Array<'scalar' | 'avx2' | 'avx512'>;
+  threads: number;
+  cuda: {
+    compiled: boolean;
+    architectures: number[];
+    runtimeVersion: string | null;
+    driverVersion: string | null;
+    devices: number;
+    unavailableReason?: string;
+  };
+}
+
+export interface NativeDevice {
+  name: string;
+  type: 'cpu' | 'cuda';
+  index: number;
+  threads?: number;
+  simd?: string;
+  model?: string;
+  memory?: number;
+  computeCapability?: string;
+  multiprocessors?: number;
+}
+
+export interface NativeAddon {
+  buildInfo(): NativeBuildInfo;
+  devices(): NativeDevice[];
+  setSimd(level: string): string;
+  gemm(
+    a: HostTensorLike,
+    b: HostTensorLike,
+    c: HostTensorLike | null,
+    attrs: { transA?: boolean; transB?: boolean; alpha?: number; beta?: number },
+    options: { device?: string },
+  ): Promise<HostTensorLike>;
+  cast(x: HostTensorLike, attrs: { dtype: string }, options: { device?: string }): Promise<HostTensorLike>;
+  benchSgemm(options: {
+    impl: 'ours' | 'openblas';
+    lib?: string;
+    m: number;
+    n: number;
+    k: number;
+    transA?: boolean;
+    transB?: boolean;
+    reps: number;
+    threads?: number;
+  }): Promise<{ seconds: number; gflops: number; threads: number }>;
+}
+
+const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+function load(): NativeAddon {
+  const candidates = process.env.TG_ADDON
+    ? [resolve(process.env.TG_ADDON)]
+    : [join(packageRoot, 'build', 'Release', 'tensorgraft.node')];
+  const found = candidates.find((p) => existsSync(p));
+  if (!found) {
+    throw tgError(
+      'ERR_TG_ADDON',
+      `tensorgraft: the native addon is not built (looked for ${candidates.join(', ')}); ` +
+        'run `npm run build:native` (cmake) or `npm run build:gyp` (node-gyp, CPU only)',
+    );
+  }
+  const require = createRequire(import.meta.url);
+  return require(found) as NativeAddon;
+}
+
+let addon: NativeAddon | undefined;
+
+/** The addon, loaded on first use so that `--help` and type imports work without it. */
+export function native(): NativeAddon {
+  addon ??= load();
+  return addon;
+}

@@ -1,0 +1,128 @@
+#include "eager.h"
+
+#include <cstring>
+
+#include "../cpu/cast.h"
+#include "../cpu/gemm.h"
+#include "error.h"
+#ifdef TG_WITH_CUDA
+#include "../cuda/cuda_backend.h"
+#endif
+
+namespace tg {
+
+Tensor to_device(const Tensor& x, const Device& device) {
+  TG_CHECK(x.device().type == DeviceType::cpu, "ERR_TG_DEVICE", "to_device: source must be a host tensor, got ",
+           x.device().str());
+  if (device.type == DeviceType::cpu) return x;
+#ifdef TG_WITH_CUDA
+  Tensor out = Tensor::empty(x.shape(), x.dtype(), device);
+  cuda_copy_to_device(device.index, out.raw(), x.raw(), x.nbytes());
+  return out;
+#else
+  fail("ERR_TG_DEVICE", "to_device: ", device.str(), " is not available in a build without CUDA");
+#endif
+}
+
+Tensor to_host(const Tensor& x) {
+  if (x.device().type == DeviceType::cpu) return x;
+#ifdef TG_WITH_CUDA
+  Tensor out = Tensor::empty(x.shape(), x.dtype(), Device{});
+  cuda_copy_to_host(x.device().index, out.raw(), x.raw(), x.nbytes());
+  return out;
+#else
+  fail("ERR_TG_DEVICE", "to_host: ", x.device().str(), " is not available in a build without CUDA");
+#endif
+}
+
+namespace {
+
+struct MatrixShape {
+  int64_t batch;  // 0 when the operand is a single (rank-2) matrix
+  int64_t rows, cols;
+};
+
+MatrixShape matrix_shape(const Tensor& t, const char* name) {
+  TG_CHECK(t.dtype() == DType::f32, "ERR_TG_DTYPE", "gemm: ", name, " must be f32, got ", dtype_name(t.dtype()));
+  TG_CHECK(t.dim() == 2 || t.dim() == 3, "ERR_TG_SHAPE", "gemm: ", name,
+           " must have shape (rows, cols) or (batch, rows, cols), got ", shape_str(t.shape()));
+  if (t.dim() == 2) return {0, t.size(0), t.size(1)};
+  return {t.size(0), t.size(1), t.size(2)};
+}
+
+}  // namespace
+
+Tensor eager_gemm(const Tensor& a, const Tensor& b, const Tensor& c, const GemmAttrs& attrs, const Device& device) {
+  const MatrixShape sa = matrix_shape(a, "a"), sb = matrix_shape(b, "b");
+  const int64_t m = attrs.trans_a ? sa.cols : sa.rows;
+  const int64_t ka = attrs.trans_a ? sa.rows : sa.cols;
+  const int64_t kb = attrs.trans_b ? sb.cols : sb.rows;
+  const int64_t n = attrs.trans_b ? sb.rows : sb.cols;
+  TG_CHECK(ka == kb, "ERR_TG_SHAPE", "gemm: inner dimensions differ: op(a) is (", m, ", ", ka, ") from a of shape ",
+           shape_str(a.shape()), attrs.trans_a ? " (transA)" : "", ", op(b) is (", kb, ", ", n, ") from b of shape ",
+           shape_str(b.shape()), attrs.trans_b ? " (transB)" : "");
+  TG_CHECK(sa.batch == 0 || sb.batch == 0 || sa.batch == sb.batch, "ERR_TG_SHAPE",
+           "gemm: batch sizes differ: a has shape ", shape_str(a.shape()), ", b has shape ", shape_str(b.shape()));
+  const int64_t batch = sa.batch > 0 ? sa.batch : sb.batch;
+  Shape out_shape = batch > 0 ? Shape{batch, m, n} : Shape{m, n};
+
+  const bool use_c = c.defined() && attrs.beta != 0.0f;
+  TG_CHECK(c.defined() || attrs.beta == 0.0f, "ERR_TG_ARG", "gemm: beta=", attrs.beta, " needs an input c");
+  if (c.defined()) {
+    TG_CHECK(c.dtype() == DType::f32, "ERR_TG_DTYPE", "gemm: c must be f32, got ", dtype_name(c.dtype()));
+    TG_CHECK(c.shape() == out_shape, "ERR_TG_SHAPE", "gemm: c must have the output shape ", shape_str(out_shape),
+             ", got ", shape_str(c.shape()));
+  }
+
+  GemmArgs g;
+  g.trans_a = attrs.trans_a;
+  g.trans_b = attrs.trans_b;
+  g.m = m;
+  g.n = n;
+  g.k = ka;
+  g.alpha = attrs.alpha;
+  g.beta = use_c ? attrs.beta : 0.0f;
+  g.lda = sa.cols;
+  g.ldb = sb.cols;
+  g.ldc = n;
+  g.batch = batch > 0 ? batch : 1;
+  g.stride_a = sa.batch > 0 ? sa.rows * sa.cols : 0;
+  g.stride_b = sb.batch > 0 ? sb.rows * sb.cols : 0;
+  g.stride_c = m * n;
+
+  if (device.type == DeviceType::cpu) {
+    Tensor out = Tensor::empty(out_shape, DType::f32, device);
+    if (use_c) std::memcpy(out.raw(), c.raw(), c.nbytes());
+    g.a = a.data<float>();
+    g.b = b.data<float>();
+    g.c = out.data<float>();
+    cpu_sgemm(g);
+    return out;
+  }
+#ifdef TG_WITH_CUDA
+  const Tensor da = to_device(a, device), db = to_device(b, device);
+  Tensor dc = use_c ? to_device(c, device) : Tensor::empty(out_shape, DType::f32, device);
+  g.a = da.data<float>();
+  g.b = db.data<float>();
+  g.c = dc.data<float>();
+  cuda_sgemm(device.index, g);
+  return to_host(dc);
+#else
+  fail("ERR_TG_DEVICE", "gemm: ", device.str(), " is not available in a build without CUDA");
+#endif
+}
+
+Tensor eager_cast(const Tensor& x, DType dtype, const Device& device) {
+  if (device.type == DeviceType::cpu) {
+    Tensor out = Tensor::empty(x.shape(), dtype, device);
+    cpu_cast(x.raw(), x.dtype(), out.raw(), dtype, x.numel());
+    return out;
+  }
+  // No CUDA conversion kernel yet: a same-type cast is a pure round trip through
+  // device memory, which is what it is used for until the CUDA op library lands.
+  TG_CHECK(x.dtype() == dtype, "ERR_TG_DEVICE", "cast: converting ", dtype_name(x.dtype()), " to ",
+           dtype_name(dtype), " has no CUDA kernel yet; use device 'cpu'");
+  return to_host(to_device(x, device));
+}
+
+}  // namespace tg

@@ -1,0 +1,31 @@
+// Ops run one at a time on whole tensors: shape checks, moving data to the
+// requested device and back, and the choice of backend kernel. The graph
+// engine will call the same backend kernels; the binding calls these.
+#pragma once
+#include "device.h"
+#include "tensor.h"
+
+namespace tg {
+
+struct GemmAttrs {
+  bool trans_a = false;
+  bool trans_b = false;
+  float alpha = 1.0f;
+  float beta = 0.0f;
+};
+
+// out = alpha * op(a) @ op(b) + beta * c, on host tensors, computed on `device`.
+// a: (M, K) or (B, M, K) — (K, M) / (B, K, M) when trans_a
+// b: (K, N) or (B, K, N) — (N, K) / (B, N, K) when trans_b
+// c: (M, N) or (B, M, N), or undefined (then beta must be 0)
+// A rank-2 operand is shared by every batch item. out: (M, N) or (B, M, N).
+Tensor eager_gemm(const Tensor& a, const Tensor& b, const Tensor& c, const GemmAttrs& attrs, const Device& device);
+
+// A host copy of x converted to `dtype`, passing through `device` memory.
+Tensor eager_cast(const Tensor& x, DType dtype, const Device& device);
+
+// A copy of a host tensor in `device` memory, and back.
+Tensor to_device(const Tensor& x, const Device& device);
+Tensor to_host(const Tensor& x);
+
+}  // namespace tg

@@ -1,0 +1,238 @@
+// Blocked SGEMM in the style of BLIS / Goto: op(B) is packed into (kc, nr)
+// panels and op(A) into (kc, mr) panels so the micro-kernel streams contiguous
+// memory, with loops ordered jc -> pc -> ic -> jr -> ir so that each packed
+// block stays in the cache level its size was chosen for (see gemm_kernels.h).
+//
+// Threads split C into a tm x tn grid of tiles (and across batch items), each
+// tile running the whole blocked loop on its own packed copies. That costs a
+// little redundant packing (a fraction tm / M of the work) but needs a single
+// dispatch per call and no barriers, which is what matters for the skinny
+// shapes of transformer layers.
+#include "gemm.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+
+#include "../core/allocator.h"
+#include "../core/error.h"
+#include "../core/thread_pool.h"
+#include "gemm_kernels.h"
+
+namespace tg {
+
+namespace {
+
+// A strided view of a matrix: element (i, j) is at p[i * rs + j * cs].
+struct View {
+  const float* p;
+  int64_t rs, cs;
+};
+
+struct AlignedFree {
+  void operator()(float* p) const { std::free(p); }
+};
+
+// Per-thread packing buffers, grown on demand and reused across calls.
+float* scratch(std::unique_ptr<float, AlignedFree>& buf, size_t& cap, size_t floats) {
+  if (floats > cap) {
+    size_t bytes = (floats * sizeof(float) + kHostAlignment - 1) / kHostAlignment * kHostAlignment;
+    float* p = static_cast<float*>(std::aligned_alloc(kHostAlignment, bytes));
+    TG_CHECK(p != nullptr, "ERR_TG_OOM", "sgemm: out of memory for a ", bytes, "-byte packing buffer");
+    buf.reset(p);
+    cap = floats;
+  }
+  return buf.get();
+}
+
+// dst: ceil(mb / rows) panels of (kc, mr), each holding `rows` <= mr rows of
+// A and zero padding, so short matrices can use evenly filled panels.
+void pack_a(const View& a, int64_t mb, int64_t kc, int mr, int rows_per_panel, float* dst) {
+  for (int64_t i0 = 0; i0 < mb; i0 += rows_per_panel) {
+    const int rows = static_cast<int>(std::min<int64_t>(rows_per_panel, mb - i0));
+    if (a.cs == 1) {  // rows contiguous along k: read each row once, scatter by mr
+      for (int i = 0; i < rows; ++i) {
+        const float* src = a.p + (i0 + i) * a.rs;
+        for (int64_t p = 0; p < kc; ++p) dst[p * mr + i] = src[p];
+      }
+      for (int i = rows; i < mr; ++i)
+        for (int64_t p = 0; p < kc; ++p) dst[p * mr + i] = 0.0f;
+    } else {  // transposed A: columns contiguous, copy mr at a time
+      for (int64_t p = 0; p < kc; ++p) {
+        const float* src = a.p + p * a.cs + i0 * a.rs;
+        float* d = dst + p * mr;
+        for (int i = 0; i < rows; ++i) d[i] = src[i * a.rs];
+        for (int i = rows; i < mr; ++i) d[i] = 0.0f;
+      }
+    }
+    dst += kc * mr;
+  }
+}
+
+// dst: (nb / nr panels) x (kc, nr); columns past nb are zero.
+void pack_b(const View& b, int64_t kc, int64_t nb, int nr, float* dst) {
+  for (int64_t j0 = 0; j0 < nb; j0 += nr) {
+    const int cols = static_cast<int>(std::min<int64_t>(nr, nb - j0));
+    if (b.cs == 1) {  // rows contiguous along n
+      for (int64_t p = 0; p < kc; ++p) {
+        const float* src = b.p + p * b.rs + j0;
+        float* d = dst + p * nr;
+        std::memcpy(d, src, sizeof(float) * cols);
+        for (int j = cols; j < nr; ++j) d[j] = 0.0f;
+      }
+    } else {  // transposed B: each column contiguous along k
+      for (int j = 0; j < cols; ++j) {
+        const float* src = b.p + (j0 + j) * b.cs;
+        for (int64_t p = 0; p < kc; ++p) dst[p * nr + j] = src[p * b.rs];
+      }
+      for (int j = cols; j < nr; ++j)
+        for (int64_t p = 0; p < kc; ++p) dst[p * nr + j] = 0.0f;
+    }
+    dst += kc * nr;
+  }
+}
+
+// C block (m, n) = alpha * tile + beta * C, for tiles the kernel wrote to scratch.
+void merge_edge(const float* tile, int64_t ldt, float* c, int64_t ldc, int64_t m, int64_t n, float alpha,
+                float beta) {
+  for (int64_t i = 0; i < m; ++i) {
+    for (int64_t j = 0; j < n; ++j) {
+      const float v = alpha * tile[i * ldt + j];
+      c[i * ldc + j] = beta == 0.0f ? v : v + beta * c[i * ldc + j];
+    }
+  }
+}
+
+// The sequential blocked loop on rows [0, m) x cols [0, n) of one matrix.
+void gemm_tile(const GemmKernel& kern, const View& a, const View& b, float* c, int64_t ldc, int64_t m, int64_t n,
+               int64_t k, float alpha, float beta) {
+  thread_local std::unique_ptr<float, AlignedFree> abuf, bbuf;
+  thread_local size_t acap = 0, bcap = 0;
+  const int mr = kern.mr, nr = kern.nr;
+  float* pa = scratch(abuf, acap, static_cast<size_t>(kern.mc * kern.kc));
+  float* pb = scratch(bbuf, bcap, static_cast<size_t>(kern.kc * kern.nc));
+  alignas(64) float edge[32 * 32];  // one mr x nr tile for partial columns (mr, nr <= 32)
+
+  // A short matrix is split into evenly filled row panels (8 rows: 4 + 4, not
+  // 6 + 2), and B is read in place: with so few row panels to reuse it,
+  // packing B would cost as much as the product.
+  const int64_t m_panels = (std::min(m, kern.mc) + mr - 1) / mr;
+  const int rows_per_panel = m <= kern.mc ? static_cast<int>((m + m_panels - 1) / m_panels) : mr;
+  const bool direct_b = b.cs == 1 && m <= 4 * mr;
+
+  for (int64_t jc = 0; jc < n; jc += kern.nc) {
+    const int64_t nc = std::min(kern.nc, n - jc);
+    for (int64_t pc = 0; pc < k; pc += kern.kc) {
+      const int64_t kc = std::min(kern.kc, k - pc);
+      const float beta_eff = pc == 0 ? beta : 1.0f;  // later k blocks accumulate
+      const View bblock{b.p + pc * b.rs + jc * b.cs, b.rs, b.cs};
+      if (!direct_b) {
+        pack_b(bblock, kc, nc, nr, pb);
+      } else if (nc % nr) {  // in place except the ragged last panel, which is packed
+        pack_b(View{bblock.p + (nc / nr) * nr, b.rs, 1}, kc, nc % nr, nr, pb + (nc / nr) * nr * kc);
+      }
+      for (int64_t ic = 0; ic < m; ic += kern.mc) {
+        const int64_t mc = std::min(kern.mc, m - ic);
+        pack_a(View{a.p + ic * a.rs + pc * a.cs, a.rs, a.cs}, mc, kc, mr, rows_per_panel, pa);
+        for (int64_t jr = 0; jr < nc; jr += nr) {
+          const int64_t ncols = std::min<int64_t>(nr, nc - jr);
+          const bool in_place = direct_b && ncols == nr;
+          const float* bp = in_place ? bblock.p + jr : pb + jr * kc;
+          const int64_t ldb = in_place ? b.rs : nr;
+          for (int64_t ir = 0, panel = 0; ir < mc; ir += rows_per_panel, ++panel) {
+            const int rows = static_cast<int>(std::min<int64_t>(rows_per_panel, mc - ir));
+            const float* ap = pa + panel * kc * mr;
+            float* cp = c + (ic + ir) * ldc + jc + jr;
+            if (ncols == nr) {
+              kern.fn(kc, ap, bp, ldb, cp, ldc, alpha, beta_eff, rows);
+            } else {
+              kern.fn(kc, ap, bp, ldb, edge, nr, 1.0f, 0.0f, rows);
+              merge_edge(edge, nr, cp, ldc, rows, ncols, alpha, beta_eff);
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+// C = beta * C, for k == 0 or alpha == 0 where no product is formed.
+void scale_c(float* c, int64_t ldc, int64_t m, int64_t n, float beta) {
+  for (int64_t i = 0; i < m; ++i) {
+    float* row = c + i * ldc;
+    if (beta == 0.0f) std::fill(row, row + n, 0.0f);
+    else if (beta != 1.0f)
+      for (int64_t j = 0; j < n; ++j) row[j] *= beta;
+  }
+}
+
+// Splits `parts` threads into tm x tn so the largest tile (in register tiles) is smallest.
+void choose_grid(int64_t m_units, int64_t n_units, int parts, int* tm, int* tn) {
+  int64_t best = -1;
+  for (int cand = 1; cand <= parts; ++cand) {
+    if (parts % cand) continue;
+    const int64_t other = parts / cand;
+    if (cand > m_units || other > n_units) continue;
+    const int64_t cost = ((m_units + cand - 1) / cand) * ((n_units + other - 1) / other);
+    if (best < 0 || cost < best || (cost == best && cand > *tm)) {
+      best = cost;
+      *tm = cand;
+      *tn = static_cast<int>(other);
+    }
+  }
+  if (best < 0) *tm = *tn = 1;
+}
+
+void check_args(const GemmArgs& g) {
+  TG_CHECK(g.m >= 0 && g.n >= 0 && g.k >= 0, "ERR_TG_SHAPE", "sgemm: negative size m=", g.m, " n=", g.n, " k=", g.k);
+  TG_CHECK(g.batch >= 1, "ERR_TG_SHAPE", "sgemm: batch must be >= 1, got ", g.batch);
+  const int64_t a_cols = g.trans_a ? g.m : g.k;
+  const int64_t b_cols = g.trans_b ? g.k : g.n;
+  TG_CHECK(g.lda >= std::max<int64_t>(1, a_cols), "ERR_TG_SHAPE", "sgemm: lda=", g.lda, " is less than ", a_cols);
+  TG_CHECK(g.ldb >= std::max<int64_t>(1, b_cols), "ERR_TG_SHAPE", "sgemm: ldb=", g.ldb, " is less than ", b_cols);
+  TG_CHECK(g.ldc >= std::max<int64_t>(1, g.n), "ERR_TG_SHAPE", "sgemm: ldc=", g.ldc, " is less than ", g.n);
+}
+
+}  // namespace
+
+void cpu_sgemm(const GemmArgs& g) {
+  check_args(g);
+  if (g.m == 0 || g.n == 0) return;
+  ThreadPool& pool = thread_pool();
+  if (g.k == 0 || g.alpha == 0.0f) {
+    pool.parallel_for(g.batch, [&](int64_t bi) { scale_c(g.c + bi * g.stride_c, g.ldc, g.m, g.n, g.beta); });
+    return;
+  }
+  const GemmKernel& kern = gemm_kernel_for(simd_level());
+  const int64_t m_units = (g.m + kern.mr - 1) / kern.mr;
+  const int64_t n_units = (g.n + kern.nr - 1) / kern.nr;
+
+  // Small products are not worth waking other threads for.
+  const double flops = 2.0 * g.m * g.n * g.k;
+  int parts = 1;
+  if (flops >= 2.0 * 64 * 64 * 64 && g.batch < pool.size()) {
+    parts = static_cast<int>((pool.size() + g.batch - 1) / g.batch);
+  }
+  int tm = 1, tn = 1;
+  choose_grid(m_units, n_units, parts, &tm, &tn);
+
+  const int64_t a_rs = g.trans_a ? 1 : g.lda, a_cs = g.trans_a ? g.lda : 1;
+  const int64_t b_rs = g.trans_b ? 1 : g.ldb, b_cs = g.trans_b ? g.ldb : 1;
+  const int64_t tiles = static_cast<int64_t>(tm) * tn;
+  pool.parallel_for(g.batch * tiles, [&](int64_t item) {
+    const int64_t bi = item / tiles;
+    const int64_t ti = (item % tiles) / tn, tj = item % tn;
+    // Tile bounds in whole register tiles, so only the last tile has ragged edges.
+    const int64_t r0 = std::min(g.m, (m_units * ti / tm) * kern.mr);
+    const int64_t r1 = std::min(g.m, (m_units * (ti + 1) / tm) * kern.mr);
+    const int64_t c0 = std::min(g.n, (n_units * tj / tn) * kern.nr);
+    const int64_t c1 = std::min(g.n, (n_units * (tj + 1) / tn) * kern.nr);
+    if (r0 >= r1 || c0 >= c1) return;
+    const View a{g.a + bi * g.stride_a + r0 * a_rs, a_rs, a_cs};
+    const View b{g.b + bi * g.stride_b + c0 * b_cs, b_rs, b_cs};
+    gemm_tile(kern, a, b, g.c + bi * g.stride_c + r0 * g.ldc + c0, g.ldc, r1 - r0, c1 - c0, g.k, g.alpha, g.beta);
+  });
+}
+
+}  // namespace tg
