@@ -1,5 +1,6 @@
 #include "eager.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "../cpu/cast.h"
@@ -82,9 +83,10 @@ Tensor eager_gemm(const Tensor& a, const Tensor& b, const Tensor& c, const GemmA
   g.k = ka;
   g.alpha = attrs.alpha;
   g.beta = use_c ? attrs.beta : 0.0f;
-  g.lda = sa.cols;
-  g.ldb = sb.cols;
-  g.ldc = n;
+  // Leading dimensions of empty matrices are still at least 1, as in BLAS.
+  g.lda = std::max<int64_t>(1, sa.cols);
+  g.ldb = std::max<int64_t>(1, sb.cols);
+  g.ldc = std::max<int64_t>(1, n);
   g.batch = batch > 0 ? batch : 1;
   g.stride_a = sa.batch > 0 ? sa.rows * sa.cols : 0;
   g.stride_b = sb.batch > 0 ? sb.rows * sb.cols : 0;

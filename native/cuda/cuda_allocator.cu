@@ -1,8 +1,8 @@
-// Caching device allocator, one per device. cudaMalloc and cudaFree synchronize
-// the device and cost far more than a kernel launch, so freed blocks are kept in
-// a pool keyed by size and handed out again. All work runs on the default stream
-// and every operation of this backend synchronizes before returning, so a block
-// freed by the host is never still in use by a kernel when it is reused.
+// Caching device allocator, one per device. cudaMalloc costs far more than a
+// kernel launch and cudaFree synchronizes the device, so freed blocks are kept in
+// a pool keyed by size and handed out again. No stream bookkeeping is needed: all
+// work goes to the default stream, which runs in order, so a block freed while a
+// kernel still reads it is only reused by work queued after that kernel.
 #include <cuda_runtime.h>
 
 #include <cstdint>
@@ -88,8 +88,8 @@ class CudaCachingAllocator final : public Allocator {
     if (err == cudaErrorMemoryAllocation) {
       cudaGetLastError();
       fail("ERR_TG_OOM", "out of memory on cuda:", device_, " allocating ", bytes, " bytes (", size,
-           " rounded): ", used_bytes_, " bytes in use, ", cached_before,
-           " cached bytes were released before retrying");
+           " after rounding): ", used_bytes_, " bytes in use, ", cached_before,
+           " cached bytes released before the retry");
     }
     cuda_check(err, "cudaMalloc(", size, ") on cuda:", device_);
     return ptr;

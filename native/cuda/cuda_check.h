@@ -7,8 +7,9 @@
 
 namespace tg {
 
-// Throws ERR_TG_OOM for cudaErrorMemoryAllocation (callers branch on it to free
-// memory) and ERR_TG_CUDA otherwise; `what` parts name the failed operation.
+// Throws ERR_TG_OOM for cudaErrorMemoryAllocation, so JS can tell running out of
+// device memory from a failure, and ERR_TG_CUDA otherwise; the `what` parts name
+// the failed operation.
 template <typename... What>
 void cuda_check(cudaError_t err, const What&... what) {
   if (err == cudaSuccess) return;

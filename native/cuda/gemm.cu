@@ -71,7 +71,9 @@ __device__ __forceinline__ void slice_coord(int tid, int l, int& r, int& kk) {
 // the 8x8 accumulator needs.
 template <bool kContiguousK>
 struct SliceReader {
-  static constexpr int kRowStep = kContiguousK ? kThreads / kTileK : 0;  // between this thread's elements
+  // This thread's elements of a slice (see slice_coord) differ only in the
+  // non-contiguous index: by kRowStep rows, or by kKStep columns of K.
+  static constexpr int kRowStep = kContiguousK ? kThreads / kTileK : 0;
   static constexpr int kKStep = kContiguousK ? 0 : kThreads / kTileM;
 
   const float* p;     // this thread's first element (l = 0) of the current slice
@@ -100,7 +102,7 @@ struct SliceReader {
 #pragma unroll
     for (int l = 0; l < kLoads; ++l) {
       const bool inside = l * kRowStep < rows_left && kk + l * kKStep < k_rem;
-      v[l] = inside ? p[l * (kContiguousK ? kRowStep * ld : kKStep * ld)] : 0.0f;
+      v[l] = inside ? p[l * (kRowStep + kKStep) * ld] : 0.0f;
     }
   }
 
