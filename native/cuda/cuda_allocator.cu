@@ -6,6 +6,7 @@
 #include <cuda_runtime.h>
 
 #include <cstdint>
+#include <cstdio>
 #include <map>
 #include <mutex>
 #include <string>
@@ -49,10 +50,13 @@ class CudaCachingAllocator final : public Allocator {
     if (ptr == nullptr) return;
     std::lock_guard<std::mutex> lock(mutex_);
     auto it = in_use_.find(ptr);
-    // The pool would otherwise file the block under a wrong size and hand it
-    // out for requests it cannot hold.
-    TG_CHECK(it != in_use_.end(), "ERR_TG_INTERNAL", "cuda:", device_, ": freeing ", bytes,
-             " bytes at a pointer this allocator did not hand out");
+    if (it == in_use_.end()) {
+      // Called from Buffer's destructor, where throwing would terminate the
+      // process: report and leak rather than file the block under a wrong size.
+      std::fprintf(stderr, "tensorgraft: cuda:%d: freeing %zu bytes at a pointer this allocator did not hand out\n",
+                   device_, bytes);
+      return;
+    }
     size_t block = it->second;  // the block's real size, not the caller's `bytes`
     in_use_.erase(it);
     used_bytes_ -= block;

@@ -25,7 +25,7 @@ CudaDeviceInfo cuda_device_info(int index);
 // CUDA runtime version the addon was built against, e.g. "13.0"; driver version or "" if none.
 std::string cuda_runtime_version();
 std::string cuda_driver_version();
-// The architectures compiled in, e.g. {80, 90} (from TG_CUDA_ARCHS).
+// The architectures compiled in, e.g. {80, 90}: CMake's TG_CUDA_ARCHS, passed as TG_CUDA_ARCH_LIST.
 std::vector<int> cuda_compiled_archs();
 
 // Caching allocator per device: freed blocks go back to a pool keyed by rounded

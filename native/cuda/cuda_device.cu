@@ -25,7 +25,15 @@ int cuda_device_count(std::string* why) {
     // No driver or no device is an ordinary answer here ("auto" falls back to
     // the CPU), so the error is cleared rather than left for the next caller.
     cudaGetLastError();
-    if (why != nullptr) *why = std::string(cudaGetErrorString(err)) + " (" + cudaGetErrorName(err) + ")";
+    if (why != nullptr) {
+      int driver = 0;
+      const bool no_driver = err == cudaErrorInsufficientDriver &&
+                             (cudaDriverGetVersion(&driver) != cudaSuccess || driver == 0);
+      cudaGetLastError();
+      // The runtime words a missing driver as an old one; say what it is.
+      *why = no_driver ? std::string("no NVIDIA driver is installed (cudaErrorInsufficientDriver)")
+                       : std::string(cudaGetErrorString(err)) + " (" + cudaGetErrorName(err) + ")";
+    }
     return 0;
   }
   if (count == 0 && why != nullptr) *why = "the CUDA runtime reports no device";
