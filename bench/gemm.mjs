@@ -33,11 +33,11 @@ async function peer(shape, reps) {
 
 for (const shape of SHAPES) {
   const reps = repsFor(shape);
-  // Alternate ours and the peer twice and keep each side's best, so that a
+  // Alternate ours and the peer three times and keep each side's best, so that a
   // transient load on the machine does not decide the ratio.
   let ours = 0;
   let theirs = null;
-  for (let round = 0; round < 2; round++) {
+  for (let round = 0; round < 3; round++) {
     ours = Math.max(ours, (await addon.benchSgemm({ impl: 'ours', reps, ...shape })).gflops);
     const p = await peer(shape, reps);
     if (p) theirs = Math.max(theirs ?? 0, p.gflops);

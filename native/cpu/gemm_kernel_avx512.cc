@@ -40,6 +40,12 @@ TG_AVX512 void kernel(int64_t kc, const float* a, const float* b, int64_t ldb, f
     c##i##0 = _mm512_fmadd_ps(ai, b0, c##i##0);         \
     c##i##1 = _mm512_fmadd_ps(ai, b1, c##i##1);         \
   }
+  // C is touched once per call, long after it left the cache: start fetching
+  // it now so the loads at the end do not stall.
+  for (int i = 0; i < M; ++i) {
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + kNr - 1), _MM_HINT_T0);
+  }
   for (int64_t p = 0; p < kc; ++p) {
     const __m512 b0 = _mm512_loadu_ps(b);
     const __m512 b1 = _mm512_loadu_ps(b + 16);
