@@ -133,6 +133,29 @@ test('gemm: batched, with and without broadcasting, every transpose', async () =
   }
 });
 
+const hasCuda = tg.devices().some((d) => d.type === 'cuda');
+
+// The CUDA kernel against the CPU reference; skipped (not faked) without a GPU.
+(hasCuda ? test : test.skip)('gemm on cuda matches the CPU for odd sizes, transposes, alpha/beta and batches', async () => {
+  let seed = 500;
+  for (const [m, n, k] of [...SIZES, [129, 130, 257], [1, 300, 1000]]) {
+    for (const transA of [false, true]) {
+      for (const transB of [false, true]) {
+        const a = tg.tensor(randomF32(3 * m * k, seed++), transA ? [3, k, m] : [3, m, k]);
+        const b = tg.tensor(randomF32(k * n, seed++), transB ? [n, k] : [k, n]);
+        const c = tg.tensor(randomF32(3 * m * n, seed++), [3, m, n]);
+        const attrs = { transA, transB, alpha: 0.75, beta: -0.5 };
+        const gpu = await tg.ops.gemm(a, b, c, attrs, { device: 'cuda' });
+        const cpu = await tg.ops.gemm(a, b, c, attrs, { device: 'cpu' });
+        const mag = cpu.data.map(Math.abs);
+        assertClose(gpu.data, cpu.data, mag.map((v) => v + k * 0.75), {
+          label: `cuda ${m}x${n}x${k} tA=${transA} tB=${transB}`,
+        });
+      }
+    }
+  }
+});
+
 test('gemm: inputs that are views into a larger buffer', async () => {
   const backing = randomF32(100, 9);
   const a = tg.tensor(backing.subarray(3, 3 + 12), [3, 4]);
