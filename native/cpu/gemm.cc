@@ -46,23 +46,40 @@ float* scratch(std::unique_ptr<float, AlignedFree>& buf, size_t& cap, size_t flo
   return buf.get();
 }
 
+// One full panel of non-transposed A: k outer and the MR rows inner, so the
+// stores are contiguous and the MR row streams are read sequentially. (Row by
+// row with strided stores is several times slower: the compiler cannot
+// vectorise it and the stores alias the loads at 4 KiB strides.)
+template <int MR>
+void pack_a_rows(const float* a, int64_t rs, int64_t kc, float* dst) {
+  const float* rows[MR];
+  for (int i = 0; i < MR; ++i) rows[i] = a + i * rs;
+  for (int64_t p = 0; p < kc; ++p) {
+    for (int i = 0; i < MR; ++i) dst[p * MR + i] = rows[i][p];
+  }
+}
+
 // dst: ceil(mb / rows) panels of (kc, mr), each holding `rows` <= mr rows of
 // A and zero padding, so short matrices can use evenly filled panels.
 void pack_a(const View& a, int64_t mb, int64_t kc, int mr, int rows_per_panel, float* dst) {
   for (int64_t i0 = 0; i0 < mb; i0 += rows_per_panel) {
     const int rows = static_cast<int>(std::min<int64_t>(rows_per_panel, mb - i0));
-    if (a.cs == 1) {  // rows contiguous along k: read each row once, scatter by mr
-      for (int i = 0; i < rows; ++i) {
-        const float* src = a.p + (i0 + i) * a.rs;
-        for (int64_t p = 0; p < kc; ++p) dst[p * mr + i] = src[p];
+    const float* src = a.p + i0 * a.rs;
+    if (a.cs == 1 && rows == mr && mr == 6) {
+      pack_a_rows<6>(src, a.rs, kc, dst);
+    } else if (a.cs == 1 && rows == mr && mr == 12) {
+      pack_a_rows<12>(src, a.rs, kc, dst);
+    } else if (a.cs == 1) {
+      for (int64_t p = 0; p < kc; ++p) {
+        float* d = dst + p * mr;
+        for (int i = 0; i < rows; ++i) d[i] = src[i * a.rs + p];
+        for (int i = rows; i < mr; ++i) d[i] = 0.0f;
       }
-      for (int i = rows; i < mr; ++i)
-        for (int64_t p = 0; p < kc; ++p) dst[p * mr + i] = 0.0f;
     } else {  // transposed A: columns contiguous, copy mr at a time
       for (int64_t p = 0; p < kc; ++p) {
-        const float* src = a.p + p * a.cs + i0 * a.rs;
+        const float* col = src + p * a.cs;
         float* d = dst + p * mr;
-        for (int i = 0; i < rows; ++i) d[i] = src[i * a.rs];
+        for (int i = 0; i < rows; ++i) d[i] = col[i * a.rs];
         for (int i = rows; i < mr; ++i) d[i] = 0.0f;
       }
     }
@@ -72,24 +89,42 @@ void pack_a(const View& a, int64_t mb, int64_t kc, int mr, int rows_per_panel, f
 
 // dst: (nb / nr panels) x (kc, nr); columns past nb are zero.
 void pack_b(const View& b, int64_t kc, int64_t nb, int nr, float* dst) {
+  const int64_t full = nb / nr;  // panels with all nr columns
+  const int tail = static_cast<int>(nb - full * nr);
+  const int64_t panel = kc * nr;  // floats per packed panel
+  if (b.cs == 1) {
+    // Row by row, so B is read as one sequential stream (a panel-by-panel walk
+    // would stride through memory and defeat the hardware prefetcher).
+    for (int64_t p = 0; p < kc; ++p) {
+      const float* src = b.p + p * b.rs;
+      float* d = dst + p * nr;
+      // Fixed-size copies compile to a few vector moves; a memcpy call per
+      // 64-byte row would cost more than the copy.
+      if (nr == 16) {
+        for (int64_t j = 0; j < full; ++j) std::memcpy(d + j * panel, src + j * 16, 16 * sizeof(float));
+      } else if (nr == 32) {
+        for (int64_t j = 0; j < full; ++j) std::memcpy(d + j * panel, src + j * 32, 32 * sizeof(float));
+      } else {
+        for (int64_t j = 0; j < full; ++j) std::memcpy(d + j * panel, src + j * nr, nr * sizeof(float));
+      }
+      if (tail) {
+        float* t = d + full * panel;
+        for (int j = 0; j < tail; ++j) t[j] = src[full * nr + j];
+        for (int j = tail; j < nr; ++j) t[j] = 0.0f;
+      }
+    }
+    return;
+  }
+  // Transposed B: each column is contiguous along k.
   for (int64_t j0 = 0; j0 < nb; j0 += nr) {
     const int cols = static_cast<int>(std::min<int64_t>(nr, nb - j0));
-    if (b.cs == 1) {  // rows contiguous along n
-      for (int64_t p = 0; p < kc; ++p) {
-        const float* src = b.p + p * b.rs + j0;
-        float* d = dst + p * nr;
-        std::memcpy(d, src, sizeof(float) * cols);
-        for (int j = cols; j < nr; ++j) d[j] = 0.0f;
-      }
-    } else {  // transposed B: each column contiguous along k
-      for (int j = 0; j < cols; ++j) {
-        const float* src = b.p + (j0 + j) * b.cs;
-        for (int64_t p = 0; p < kc; ++p) dst[p * nr + j] = src[p * b.rs];
-      }
-      for (int j = cols; j < nr; ++j)
-        for (int64_t p = 0; p < kc; ++p) dst[p * nr + j] = 0.0f;
+    for (int j = 0; j < cols; ++j) {
+      const float* src = b.p + (j0 + j) * b.cs;
+      for (int64_t p = 0; p < kc; ++p) dst[p * nr + j] = src[p * b.rs];
     }
-    dst += kc * nr;
+    for (int j = cols; j < nr; ++j)
+      for (int64_t p = 0; p < kc; ++p) dst[p * nr + j] = 0.0f;
+    dst += panel;
   }
 }
 
