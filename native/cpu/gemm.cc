@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <vector>
 
 #include "../core/allocator.h"
 #include "../core/error.h"
@@ -202,21 +203,38 @@ void scale_c(float* c, int64_t ldc, int64_t m, int64_t n, float beta) {
   }
 }
 
-// Splits `parts` threads into tm x tn so the largest tile (in register tiles) is smallest.
-void choose_grid(int64_t m_units, int64_t n_units, int parts, int* tm, int* tn) {
-  int64_t best = -1;
+// Splits `parts` threads into a tm x tn grid of C tiles. Tiles are whole
+// register tiles, so the cost of a split is the largest tile's area in real
+// rows and columns. Splits within 3% of the best area are told apart by what
+// they re-read: each of the tm row strips packs all of B, each of the tn column
+// strips all of A (counted twice: packing A is the slower of the two).
+void choose_grid(int64_t m, int64_t n, int mr, int nr, int parts, int* tm, int* tn) {
+  const int64_t m_units = (m + mr - 1) / mr, n_units = (n + nr - 1) / nr;
+  struct Split {
+    int tm, tn;
+    int64_t area, traffic;
+  };
+  std::vector<Split> splits;
+  int64_t best_area = -1;
   for (int cand = 1; cand <= parts; ++cand) {
     if (parts % cand) continue;
-    const int64_t other = parts / cand;
+    const int other = parts / cand;
     if (cand > m_units || other > n_units) continue;
-    const int64_t cost = ((m_units + cand - 1) / cand) * ((n_units + other - 1) / other);
-    if (best < 0 || cost < best || (cost == best && cand > *tm)) {
-      best = cost;
-      *tm = cand;
-      *tn = static_cast<int>(other);
+    const int64_t rows = std::min(m, (m_units + cand - 1) / cand * mr);
+    const int64_t cols = std::min(n, (n_units + other - 1) / other * nr);
+    splits.push_back({cand, other, rows * cols, cand * n + 2 * other * m});
+    if (best_area < 0 || rows * cols < best_area) best_area = rows * cols;
+  }
+  *tm = *tn = 1;
+  int64_t best_traffic = -1;
+  for (const Split& s : splits) {
+    if (s.area * 100 > best_area * 103) continue;
+    if (best_traffic < 0 || s.traffic < best_traffic) {
+      best_traffic = s.traffic;
+      *tm = s.tm;
+      *tn = s.tn;
     }
   }
-  if (best < 0) *tm = *tn = 1;
 }
 
 void check_args(const GemmArgs& g) {
@@ -240,8 +258,6 @@ void cpu_sgemm(const GemmArgs& g) {
     return;
   }
   const GemmKernel& kern = gemm_kernel_for(simd_level());
-  const int64_t m_units = (g.m + kern.mr - 1) / kern.mr;
-  const int64_t n_units = (g.n + kern.nr - 1) / kern.nr;
 
   // Small products are not worth waking other threads for.
   const double flops = 2.0 * g.m * g.n * g.k;
@@ -250,7 +266,9 @@ void cpu_sgemm(const GemmArgs& g) {
     parts = static_cast<int>((pool.size() + g.batch - 1) / g.batch);
   }
   int tm = 1, tn = 1;
-  choose_grid(m_units, n_units, parts, &tm, &tn);
+  choose_grid(g.m, g.n, kern.mr, kern.nr, parts, &tm, &tn);
+  const int64_t m_units = (g.m + kern.mr - 1) / kern.mr;
+  const int64_t n_units = (g.n + kern.nr - 1) / kern.nr;
 
   const int64_t a_rs = g.trans_a ? 1 : g.lda, a_cs = g.trans_a ? g.lda : 1;
   const int64_t b_rs = g.trans_b ? 1 : g.ldb, b_cs = g.trans_b ? g.ldb : 1;
