@@ -2,10 +2,14 @@
 
 #include <algorithm>
 #include <cstring>
+#include <map>
 
 #include "../cpu/cast.h"
 #include "../cpu/gemm.h"
+#include "autodiff.h"
 #include "error.h"
+#include "graph.h"
+#include "interpreter.h"
 #ifdef TG_WITH_CUDA
 #include "../cuda/cuda_backend.h"
 #endif
@@ -125,6 +129,89 @@ Tensor eager_cast(const Tensor& x, DType dtype, const Device& device) {
   TG_CHECK(x.dtype() == dtype, "ERR_TG_DEVICE", "cast: converting ", dtype_name(x.dtype()), " to ",
            dtype_name(dtype), " has no CUDA kernel yet; use device 'cpu'");
   return to_host(to_device(x, device));
+}
+
+namespace {
+
+void require_cpu(const std::string& op, const Device& device) {
+  TG_CHECK(device.type == DeviceType::cpu, "ERR_TG_DEVICE", "op '", op, "' has no CUDA kernel yet; use device 'cpu'");
+}
+
+// A graph holding one node of `op` fed by inputs named after the op's inputs.
+void bind_inputs(GraphBuilder& b, const OpDef& def, const std::vector<Tensor>& inputs,
+                 std::map<ValueId, Tensor>& bound, std::vector<ValueId>& ids) {
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    std::string name = i < def.inputs.size() ? def.inputs[i] : "input" + std::to_string(i);
+    if (!name.empty() && name.back() == '?') name.pop_back();
+    ValueId v = b.input(name, TensorSpec{inputs[i].shape(), inputs[i].dtype()});
+    bound[v] = inputs[i];
+    ids.push_back(v);
+  }
+}
+
+}  // namespace
+
+std::vector<Tensor> eager_op(const std::string& op, const std::vector<Tensor>& inputs, const Attrs& attrs,
+                             const Device& device, const RunContext& ctx) {
+  require_cpu(op, device);
+  const OpDef& def = find_op(op);
+  Graph g;
+  GraphBuilder b(g);
+  std::map<ValueId, Tensor> bound;
+  std::vector<ValueId> ids;
+  bind_inputs(b, def, inputs, bound, ids);
+  std::vector<ValueId> outs = b.add(op, ids, attrs, op);
+  return interpret(g, bound, outs, ctx);
+}
+
+VjpResult eager_vjp(const std::string& op, const std::vector<Tensor>& inputs, const Attrs& attrs,
+                    const std::vector<Tensor>& grad_outputs, const Device& device, const RunContext& ctx) {
+  require_cpu(op, device);
+  const OpDef& def = find_op(op);
+  TG_CHECK(def.grad != nullptr, "ERR_TG_ARG", "op '", op, "' is not differentiable");
+  Graph g;
+  GraphBuilder b(g);
+  std::map<ValueId, Tensor> bound;
+  std::vector<ValueId> ids;
+  bind_inputs(b, def, inputs, bound, ids);
+  std::vector<ValueId> outs = b.add(op, ids, attrs, op);
+  TG_CHECK(grad_outputs.size() == outs.size(), "ERR_TG_ARG", "vjp of '", op, "': ", outs.size(),
+           " output gradient(s) expected, got ", grad_outputs.size());
+  std::vector<ValueId> seeded, seeds;
+  for (size_t i = 0; i < outs.size(); ++i) {
+    if (!grad_outputs[i].defined()) continue;
+    const TensorSpec& s = g.values[static_cast<size_t>(outs[i])].spec;
+    ValueId seed = b.input("grad_output" + std::to_string(i), s);
+    check_binding(g, seed, grad_outputs[i]);
+    bound[seed] = grad_outputs[i];
+    seeded.push_back(outs[i]);
+    seeds.push_back(seed);
+  }
+  const size_t first_backward = g.nodes.size();
+  std::vector<ValueId> wrt;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (is_floating(inputs[i].dtype())) wrt.push_back(ids[i]);
+  }
+  std::vector<ValueId> grads = build_backward(b, seeded, seeds, wrt);
+
+  std::vector<ValueId> fetch = outs;
+  for (ValueId gv : grads) {
+    if (gv != kNoValue) fetch.push_back(gv);
+  }
+  std::vector<Tensor> values = interpret(g, bound, fetch, ctx);
+
+  VjpResult r;
+  r.outputs.assign(values.begin(), values.begin() + static_cast<long>(outs.size()));
+  size_t next = outs.size(), w = 0;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (!is_floating(inputs[i].dtype())) {
+      r.input_grads.emplace_back();
+      continue;
+    }
+    r.input_grads.push_back(grads[w++] != kNoValue ? values[next++] : Tensor());
+  }
+  for (size_t i = first_backward; i < g.nodes.size(); ++i) r.ops_used.push_back(g.nodes[i].op->name);
+  return r;
 }
 
 }  // namespace tg

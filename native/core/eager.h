@@ -2,7 +2,12 @@
 // requested device and back, and the choice of backend kernel. The graph
 // engine will call the same backend kernels; the binding calls these.
 #pragma once
+#include <string>
+#include <vector>
+
+#include "attrs.h"
 #include "device.h"
+#include "op.h"
 #include "tensor.h"
 
 namespace tg {
@@ -23,6 +28,21 @@ Tensor eager_gemm(const Tensor& a, const Tensor& b, const Tensor& c, const GemmA
 
 // A host copy of x converted to `dtype`, passing through `device` memory.
 Tensor eager_cast(const Tensor& x, DType dtype, const Device& device);
+
+// Runs one registered op on host tensors (CPU kernels; the CUDA op library is
+// a later layer). Returns its outputs.
+std::vector<Tensor> eager_op(const std::string& op, const std::vector<Tensor>& inputs, const Attrs& attrs,
+                             const Device& device, const RunContext& ctx);
+
+struct VjpResult {
+  std::vector<Tensor> outputs;         // the forward outputs
+  std::vector<Tensor> input_grads;     // undefined where no gradient flows (integer inputs, ...)
+  std::vector<std::string> ops_used;   // ops of the backward nodes, for coverage reports
+};
+// The vector-Jacobian product of one op: runs it, then its backward rule with
+// `grad_outputs` as the incoming gradients (undefined: none for that output).
+VjpResult eager_vjp(const std::string& op, const std::vector<Tensor>& inputs, const Attrs& attrs,
+                    const std::vector<Tensor>& grad_outputs, const Device& device, const RunContext& ctx);
 
 // A copy of a host tensor in `device` memory, and back.
 Tensor to_device(const Tensor& x, const Device& device);

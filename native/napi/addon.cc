@@ -11,6 +11,7 @@
 #include "async_task.h"
 #include "bench_peer.h"
 #include "convert.h"
+#include "ops_binding.h"
 #ifdef TG_WITH_CUDA
 #include "../cuda/cuda_backend.h"
 #endif
@@ -160,6 +161,9 @@ static Napi::Object init_addon(Napi::Env env, Napi::Object exports) {
   exports.Set("setSimd", Napi::Function::New(env, set_simd, "setSimd"));
   exports.Set("gemm", Napi::Function::New(env, gemm, "gemm"));
   exports.Set("cast", Napi::Function::New(env, cast, "cast"));
+  exports.Set("runOp", Napi::Function::New(env, run_op, "runOp"));
+  exports.Set("vjp", Napi::Function::New(env, vjp, "vjp"));
+  exports.Set("listOps", Napi::Function::New(env, list_ops, "listOps"));
   exports.Set("benchSgemm", Napi::Function::New(env, bench_sgemm, "benchSgemm"));
   return exports;
 }

@@ -1,0 +1,58 @@
+// Small helpers shared by the CPU op families: parallel loops over element
+// ranges, common shape/dtype inference and checks with uniform messages.
+#pragma once
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+#include "../core/error.h"
+#include "../core/op.h"
+#include "../core/thread_pool.h"
+
+namespace tg {
+
+// Runs fn(begin, end) over [0, n) in chunks of at least `grain` elements.
+template <typename Fn>
+void parallel_range(int64_t n, int64_t grain, Fn&& fn) {
+  if (n <= 0) return;
+  const int64_t threads = thread_pool().size();
+  const int64_t chunks = std::max<int64_t>(1, std::min<int64_t>(threads * 4, (n + grain - 1) / grain));
+  const int64_t step = (n + chunks - 1) / chunks;
+  thread_pool().parallel_for(chunks, [&](int64_t c) {
+    const int64_t begin = c * step;
+    const int64_t end = std::min(n, begin + step);
+    if (begin < end) fn(begin, end);
+  });
+}
+
+inline void require_float32(const TensorSpec& s, const char* what) {
+  TG_CHECK(s.dtype == DType::f32, "ERR_TG_DTYPE", what, " must be f32, got ", dtype_name(s.dtype));
+}
+
+inline void require_same_shape(const TensorSpec& a, const char* an, const TensorSpec& b, const char* bn) {
+  TG_CHECK(a.shape == b.shape, "ERR_TG_SHAPE", an, " has shape ", shape_str(a.shape), " but ", bn, " has shape ",
+           shape_str(b.shape));
+}
+
+// Normalises a possibly negative axis for a tensor of `rank` dims.
+inline int64_t normalize_axis(int64_t axis, int64_t rank, const char* what) {
+  const int64_t a = axis < 0 ? axis + rank : axis;
+  TG_CHECK(a >= 0 && a < rank, "ERR_TG_ARG", what, " ", axis, " is out of range for ", rank, " dims");
+  return a;
+}
+
+// Output = one f32 tensor shaped like input 0 (unary ops).
+inline std::vector<TensorSpec> infer_unary_f32(const std::vector<TensorSpec>& in, const Attrs&) {
+  require_float32(in[0], "x");
+  return {in[0]};
+}
+
+// Output shaped like input 1 for backward ops taking (dy, x) or (dy, y).
+inline std::vector<TensorSpec> infer_backward_like_1(const std::vector<TensorSpec>& in, const Attrs&) {
+  require_float32(in[0], "dy");
+  require_float32(in[1], "the saved input");
+  require_same_shape(in[0], "dy", in[1], "the saved input");
+  return {in[1]};
+}
+
+}  // namespace tg

@@ -1,0 +1,160 @@
+#include "ops_binding.h"
+
+#include <cmath>
+#include <memory>
+
+#include "../core/eager.h"
+#include "../core/error.h"
+#include "async_task.h"
+#include "convert.h"
+
+namespace tg {
+
+namespace {
+
+std::vector<Tensor> tensors_from_js(const Napi::Value& v, const char* what, Keepalive* keep, bool allow_null) {
+  TG_CHECK(v.IsArray(), "ERR_TG_ARG", what, " must be an array of tensors");
+  Napi::Array arr = v.As<Napi::Array>();
+  std::vector<Tensor> out;
+  for (uint32_t i = 0; i < arr.Length(); ++i) {
+    Napi::Value item = arr.Get(i);
+    if (allow_null && (item.IsNull() || item.IsUndefined())) {
+      out.emplace_back();
+      continue;
+    }
+    std::string name = std::string(what) + "[" + std::to_string(i) + "]";
+    out.push_back(tensor_from_js(item, name.c_str(), keep));
+  }
+  return out;
+}
+
+Attrs attrs_from_js(const Napi::Value& v, const std::string& op) {
+  Attrs attrs(op);
+  if (v.IsUndefined() || v.IsNull()) return attrs;
+  Napi::Object o = expect_object(v, "attrs");
+  Napi::Array keys = o.GetPropertyNames();
+  for (uint32_t i = 0; i < keys.Length(); ++i) {
+    const std::string key = keys.Get(i).As<Napi::String>().Utf8Value();
+    Napi::Value val = o.Get(key);
+    if (val.IsUndefined()) continue;
+    if (val.IsBoolean()) {
+      attrs.set(key, val.As<Napi::Boolean>().Value());
+    } else if (val.IsNumber()) {
+      const double d = val.As<Napi::Number>().DoubleValue();
+      if (std::isfinite(d) && std::floor(d) == d && std::fabs(d) < 9.007199254740992e15) {
+        attrs.set(key, static_cast<int64_t>(d));
+      } else {
+        attrs.set(key, d);
+      }
+    } else if (val.IsString()) {
+      attrs.set(key, val.As<Napi::String>().Utf8Value());
+    } else if (val.IsArray()) {
+      Napi::Array arr = val.As<Napi::Array>();
+      std::vector<double> ds;
+      bool all_int = true;
+      for (uint32_t j = 0; j < arr.Length(); ++j) {
+        Napi::Value e = arr.Get(j);
+        TG_CHECK(e.IsNumber(), "ERR_TG_ARG", "op '", op, "': attribute '", key, "' must hold numbers only");
+        const double d = e.As<Napi::Number>().DoubleValue();
+        all_int = all_int && std::isfinite(d) && std::floor(d) == d;
+        ds.push_back(d);
+      }
+      if (all_int) {
+        attrs.set(key, std::vector<int64_t>(ds.begin(), ds.end()));
+      } else {
+        attrs.set(key, ds);
+      }
+    } else {
+      fail("ERR_TG_ARG", "op '", op, "': attribute '", key, "' must be a number, boolean, string or array of numbers");
+    }
+  }
+  return attrs;
+}
+
+struct RunOptions {
+  Device device;
+  RunContext ctx;
+};
+
+RunOptions options_from_js(const Napi::Value& v, const char* where) {
+  RunOptions r;
+  r.device = get_device(v, where);
+  if (!v.IsUndefined() && !v.IsNull()) {
+    Napi::Object o = v.As<Napi::Object>();
+    r.ctx.training = get_bool(o, "training", true, where);
+    r.ctx.step = static_cast<uint64_t>(get_number(o, "step", 0, where));
+  }
+  return r;
+}
+
+Napi::Array tensors_to_js(Napi::Env env, const std::vector<Tensor>& ts) {
+  Napi::Array arr = Napi::Array::New(env, ts.size());
+  for (size_t i = 0; i < ts.size(); ++i) arr.Set(i, ts[i].defined() ? tensor_to_js(env, ts[i]) : env.Null());
+  return arr;
+}
+
+}  // namespace
+
+Napi::Value run_op(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    TG_CHECK(info[0].IsString(), "ERR_TG_ARG", "runOp: the op name must be a string");
+    const std::string op = info[0].As<Napi::String>().Utf8Value();
+    Keepalive keep;
+    std::vector<Tensor> inputs = tensors_from_js(info[1], "inputs", &keep, false);
+    Attrs attrs = attrs_from_js(info[2], op);
+    RunOptions opts = options_from_js(info[3], op.c_str());
+    auto out = std::make_shared<std::vector<Tensor>>();
+    return AsyncTask::start(
+        env, "tensorgraft:op", [=] { *out = eager_op(op, inputs, attrs, opts.device, opts.ctx); },
+        [out](Napi::Env e) -> Napi::Value { return tensors_to_js(e, *out); }, std::move(keep));
+  });
+}
+
+Napi::Value vjp(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    TG_CHECK(info[0].IsString(), "ERR_TG_ARG", "vjp: the op name must be a string");
+    const std::string op = info[0].As<Napi::String>().Utf8Value();
+    Keepalive keep;
+    std::vector<Tensor> inputs = tensors_from_js(info[1], "inputs", &keep, false);
+    Attrs attrs = attrs_from_js(info[2], op);
+    std::vector<Tensor> grads = tensors_from_js(info[3], "gradOutputs", &keep, true);
+    RunOptions opts = options_from_js(info[4], op.c_str());
+    auto out = std::make_shared<VjpResult>();
+    return AsyncTask::start(
+        env, "tensorgraft:vjp", [=] { *out = eager_vjp(op, inputs, attrs, grads, opts.device, opts.ctx); },
+        [out](Napi::Env e) -> Napi::Value {
+          Napi::Object r = Napi::Object::New(e);
+          r.Set("outputs", tensors_to_js(e, out->outputs));
+          r.Set("grads", tensors_to_js(e, out->input_grads));
+          Napi::Array ops = Napi::Array::New(e, out->ops_used.size());
+          for (size_t i = 0; i < out->ops_used.size(); ++i) ops.Set(i, out->ops_used[i]);
+          r.Set("ops", ops);
+          return r;
+        },
+        std::move(keep));
+  });
+}
+
+Napi::Value list_ops(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    std::vector<const OpDef*> ops = all_ops();
+    Napi::Array arr = Napi::Array::New(env, ops.size());
+    for (size_t i = 0; i < ops.size(); ++i) {
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("name", ops[i]->name);
+      Napi::Array ins = Napi::Array::New(env, ops[i]->inputs.size());
+      for (size_t j = 0; j < ops[i]->inputs.size(); ++j) ins.Set(j, ops[i]->inputs[j]);
+      o.Set("inputs", ins);
+      o.Set("outputs", ops[i]->num_outputs);
+      o.Set("differentiable", ops[i]->grad != nullptr);
+      o.Set("doc", ops[i]->doc ? ops[i]->doc : "");
+      arr.Set(i, o);
+    }
+    return arr;
+  });
+}
+
+}  // namespace tg

@@ -1,0 +1,16 @@
+// Bindings of the op registry: run any registered op eagerly, its
+// vector-Jacobian product, and the list of ops.
+#pragma once
+#include <napi.h>
+
+namespace tg {
+
+// runOp(name, inputs[], attrs, { device, training, step }) -> Promise<tensor[]>
+Napi::Value run_op(const Napi::CallbackInfo& info);
+// vjp(name, inputs[], attrs, gradOutputs[] (null: none), options)
+//   -> Promise<{ outputs: tensor[], grads: (tensor | null)[], ops: string[] }>
+Napi::Value vjp(const Napi::CallbackInfo& info);
+// listOps() -> [{ name, inputs, outputs, differentiable, doc }]
+Napi::Value list_ops(const Napi::CallbackInfo& info);
+
+}  // namespace tg
