@@ -1,5 +1,13 @@
 // tensorgraft: transfer learning for Node.js. See README.md and DESIGN.md.
 export { tensor, Tensor, DTYPES, type DType, type HostTensorLike, type TypedArrayFor } from './tensor.js';
 export * as ops from './ops.js';
+export * as nn from './nn/index.js';
+export { Model } from './nn/module.js';
+export { Session, type CompileOptions, type LossSpec, type StepInfo } from './session.js';
+export * as optim from './optim.js';
+export * as schedules from './train/schedules.js';
+export { LRScheduler } from './train/schedules.js';
+export { GraphBuilder, Value, type GraphDesc } from './graph.js';
+export { manualSeed } from './random.js';
 export { buildInfo, devices, setSimd, type BuildInfo, type DeviceInfo } from './device.js';
 export { tgError, type TgError, type ErrorCode } from './errors.js';

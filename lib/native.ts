@@ -36,7 +36,44 @@ export interface NativeDevice {
   multiprocessors?: number;
 }
 
+export interface NativeSession {
+  run(feeds: Record<string, HostTensorLike>, fetch: string[]): Promise<Record<string, HostTensorLike>>;
+  step(feeds: Record<string, HostTensorLike>): Promise<{ loss: number }>;
+  stepInfo(feeds: Record<string, { shape: number[]; dtype?: string }>): {
+    forwardNodes: number;
+    backwardNodes: number;
+    plannedBytes: number;
+    peakBytes: number;
+    naiveBytes: number;
+    backwardOps: string[];
+    trainable: string[];
+  };
+  setLr(lr: number, group: number): void;
+  setTraining(training: boolean): void;
+  optimizerState(): { steps: number; tensors: Record<string, HostTensorLike>; lrs: number[] };
+  loadOptimizerState(state: { steps: number; tensors: Record<string, HostTensorLike>; lrs?: number[] }): void;
+  dispose(): void;
+}
+
+export interface NativeOpInfo {
+  name: string;
+  inputs: string[];
+  outputs: number;
+  differentiable: boolean;
+  doc: string;
+}
+
 export interface NativeAddon {
+  NativeSession: new (graph: unknown, params: Record<string, HostTensorLike>, options: unknown) => NativeSession;
+  listOps(): NativeOpInfo[];
+  runOp(name: string, inputs: HostTensorLike[], attrs: Record<string, unknown>, options: Record<string, unknown>): Promise<HostTensorLike[]>;
+  vjp(
+    name: string,
+    inputs: HostTensorLike[],
+    attrs: Record<string, unknown>,
+    gradOutputs: Array<HostTensorLike | null>,
+    options: Record<string, unknown>,
+  ): Promise<{ outputs: HostTensorLike[]; grads: Array<HostTensorLike | null>; ops: string[] }>;
   buildInfo(): NativeBuildInfo;
   devices(): NativeDevice[];
   setSimd(level: string): string;

@@ -71,3 +71,91 @@ export async function cast(x: HostTensorLike, attrs: { dtype: DType }, options?:
   }
   return fromNative(await native().cast(x, attrs, checkOptions(options, where)));
 }
+
+export type OpAttrs = Record<string, number | boolean | string | number[]>;
+type OpArg = HostTensorLike | OpAttrs | OpOptions | null | undefined;
+
+/**
+ * Runs any registered op once: tensors first, then attributes, then options.
+ * Resolves to its output, or to an array when the op has several.
+ *   await tg.ops.run('softmax', [x], { axis: -1 })
+ */
+export async function run(name: string, inputs: HostTensorLike[], attrs: OpAttrs = {}, options?: OpOptions): Promise<Tensor | Tensor[]> {
+  const where = `tg.ops.${name}`;
+  if (!Array.isArray(inputs)) throw invalid('ERR_TG_ARG', where, 'inputs', 'an array of tensors', inputs);
+  inputs.forEach((t, i) => checkTensor(t, where, `input ${i}`));
+  const outs = (await native().runOp(name, inputs, attrs ?? {}, checkOptions(options, where) as Record<string, unknown>)).map(fromNative);
+  return outs.length === 1 ? outs[0] : outs;
+}
+
+/**
+ * The vector-Jacobian product of an op: runs it, then its backward rule with
+ * `gradOutputs` as the incoming gradients (null: none). Resolves to the
+ * forward outputs and one gradient per input (null where none flows).
+ */
+export async function vjp(
+  name: string,
+  inputs: HostTensorLike[],
+  gradOutputs: Array<HostTensorLike | null>,
+  attrs: OpAttrs = {},
+  options?: OpOptions,
+): Promise<{ outputs: Tensor[]; grads: Array<Tensor | null> }> {
+  const r = await native().vjp(name, inputs, attrs, gradOutputs, checkOptions(options, `tg.ops.vjp(${name})`) as Record<string, unknown>);
+  return { outputs: r.outputs.map(fromNative), grads: r.grads.map((g) => (g ? fromNative(g) : null)) };
+}
+
+/** The registered ops: name, inputs, outputs, differentiable, doc. */
+export function list() {
+  return native().listOps();
+}
+
+// One function per op: tensors, then attributes, then options.
+function op(name: string) {
+  return (...args: OpArg[]): Promise<Tensor | Tensor[]> => {
+    const tensors: HostTensorLike[] = [];
+    while (args.length && isTensor(args[0])) tensors.push(args.shift() as HostTensorLike);
+    return run(name, tensors, (args[0] ?? {}) as OpAttrs, args[1] as OpOptions | undefined);
+  };
+}
+
+export const relu = op('relu');
+export const relu_backward = op('relu_backward');
+export const gelu = op('gelu');
+export const gelu_backward = op('gelu_backward');
+export const silu = op('silu');
+export const silu_backward = op('silu_backward');
+export const sigmoid = op('sigmoid');
+export const sigmoid_backward = op('sigmoid_backward');
+export const tanh = op('tanh');
+export const tanh_backward = op('tanh_backward');
+export const add = op('add');
+export const sub = op('sub');
+export const mul = op('mul');
+export const div = op('div');
+export const neg = op('neg');
+export const scale = op('scale');
+export const sum_to = op('sum_to');
+export const broadcast_to = op('broadcast_to');
+export const ones_like = op('ones_like');
+export const matmul = op('matmul');
+export const linear = op('linear');
+export const softmax = op('softmax');
+export const softmax_backward = op('softmax_backward');
+export const log_softmax = op('log_softmax');
+export const log_softmax_backward = op('log_softmax_backward');
+export const sum = op('sum');
+export const sum_backward = op('sum_backward');
+export const mean = op('mean');
+export const mean_backward = op('mean_backward');
+export const reshape = op('reshape');
+export const flatten = op('flatten');
+export const transpose = op('transpose');
+export const permute = op('permute');
+export const dropout = op('dropout');
+export const dropout_backward = op('dropout_backward');
+export const cross_entropy = op('cross_entropy');
+export const cross_entropy_backward = op('cross_entropy_backward');
+export const bce_with_logits = op('bce_with_logits');
+export const bce_with_logits_backward = op('bce_with_logits_backward');
+export const mse = op('mse');
+export const mse_backward = op('mse_backward');

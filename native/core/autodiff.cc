@@ -72,7 +72,9 @@ std::vector<ValueId> build_backward(GraphBuilder& b, const std::vector<ValueId>&
     }
     if (!any_need) continue;
     GradContext ctx{node.inputs, node.outputs, grad_out, needs, node.attrs};
+    b.backward_of = node.name;
     std::vector<ValueId> grad_in = node.op->grad(b, ctx);
+    b.backward_of.clear();
     TG_CHECK(grad_in.size() == node.inputs.size(), "ERR_TG_INTERNAL", "backward rule of '", node.op->name,
              "' returned ", grad_in.size(), " gradients for ", node.inputs.size(), " inputs");
     for (size_t j = 0; j < grad_in.size(); ++j) {

@@ -133,6 +133,18 @@ Tensor eager_cast(const Tensor& x, DType dtype, const Device& device) {
 
 namespace {
 
+// Results handed to JS must own their memory; a gradient can be a fed tensor
+// itself (the rule of add passes the incoming gradient through).
+std::vector<Tensor> owned(std::vector<Tensor> ts) {
+  for (Tensor& t : ts) {
+    if (!t.defined() || t.buffer()->owned()) continue;
+    Tensor copy = Tensor::empty(t.shape(), t.dtype(), Device{});
+    if (t.nbytes()) std::memcpy(copy.raw(), t.raw(), t.nbytes());
+    t = copy;
+  }
+  return ts;
+}
+
 void require_cpu(const std::string& op, const Device& device) {
   TG_CHECK(device.type == DeviceType::cpu, "ERR_TG_DEVICE", "op '", op, "' has no CUDA kernel yet; use device 'cpu'");
 }
@@ -161,7 +173,7 @@ std::vector<Tensor> eager_op(const std::string& op, const std::vector<Tensor>& i
   std::vector<ValueId> ids;
   bind_inputs(b, def, inputs, bound, ids);
   std::vector<ValueId> outs = b.add(op, ids, attrs, op);
-  return interpret(g, bound, outs, ctx);
+  return owned(interpret(g, bound, outs, ctx));
 }
 
 VjpResult eager_vjp(const std::string& op, const std::vector<Tensor>& inputs, const Attrs& attrs,
@@ -198,7 +210,7 @@ VjpResult eager_vjp(const std::string& op, const std::vector<Tensor>& inputs, co
   for (ValueId gv : grads) {
     if (gv != kNoValue) fetch.push_back(gv);
   }
-  std::vector<Tensor> values = interpret(g, bound, fetch, ctx);
+  std::vector<Tensor> values = owned(interpret(g, bound, fetch, ctx));
 
   VjpResult r;
   r.outputs.assign(values.begin(), values.begin() + static_cast<long>(outs.size()));

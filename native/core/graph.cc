@@ -28,7 +28,11 @@ std::vector<ValueId> GraphBuilder::add(const std::string& op_name, const std::ve
                                        const std::string& name) {
   const OpDef& op = find_op(op_name);
   const int node_index = static_cast<int>(g_.nodes.size());
-  const std::string node_name = name.empty() ? op_name + "_" + std::to_string(node_index) : name;
+  std::string node_name = name;
+  if (node_name.empty()) {
+    node_name = (in_backward && !backward_of.empty() ? backward_of + ".grad." : std::string()) + op_name + "_" +
+                std::to_string(node_index);
+  }
   attrs.set_op(op_name);
 
   size_t required = 0;

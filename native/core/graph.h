@@ -51,6 +51,9 @@ class GraphBuilder {
   const TensorSpec& spec(ValueId v) const;
   Graph& graph() { return g_; }
   bool in_backward = false;
+  // While autodiff runs a node's backward rule: that node's name, so the
+  // unnamed nodes it emits read "<node>.grad.<op>_<index>".
+  std::string backward_of;
 
  private:
   Graph& g_;

@@ -12,6 +12,7 @@
 #include "bench_peer.h"
 #include "convert.h"
 #include "ops_binding.h"
+#include "session_binding.h"
 #ifdef TG_WITH_CUDA
 #include "../cuda/cuda_backend.h"
 #endif
@@ -164,6 +165,7 @@ static Napi::Object init_addon(Napi::Env env, Napi::Object exports) {
   exports.Set("runOp", Napi::Function::New(env, run_op, "runOp"));
   exports.Set("vjp", Napi::Function::New(env, vjp, "vjp"));
   exports.Set("listOps", Napi::Function::New(env, list_ops, "listOps"));
+  register_session_class(env, exports);
   exports.Set("benchSgemm", Napi::Function::New(env, bench_sgemm, "benchSgemm"));
   return exports;
 }

@@ -7,6 +7,7 @@
 
 #include <string>
 
+#include "../core/attrs.h"
 #include "../core/device.h"
 #include "../core/tensor.h"
 #include "async_task.h"
@@ -23,5 +24,8 @@ double get_number(const Napi::Object& o, const char* key, double fallback, const
 bool get_bool(const Napi::Object& o, const char* key, bool fallback, const char* where);
 std::string get_string(const Napi::Object& o, const char* key, const std::string& fallback, const char* where);
 Device get_device(const Napi::Value& options, const char* where);
+// Node attributes from a plain object: integers, numbers, booleans, strings
+// and arrays of numbers (all-integer arrays become integer lists).
+Attrs attrs_from_js(const Napi::Value& v, const std::string& op);
 
 }  // namespace tg

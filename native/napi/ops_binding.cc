@@ -1,6 +1,5 @@
 #include "ops_binding.h"
 
-#include <cmath>
 #include <memory>
 
 #include "../core/eager.h"
@@ -26,49 +25,6 @@ std::vector<Tensor> tensors_from_js(const Napi::Value& v, const char* what, Keep
     out.push_back(tensor_from_js(item, name.c_str(), keep));
   }
   return out;
-}
-
-Attrs attrs_from_js(const Napi::Value& v, const std::string& op) {
-  Attrs attrs(op);
-  if (v.IsUndefined() || v.IsNull()) return attrs;
-  Napi::Object o = expect_object(v, "attrs");
-  Napi::Array keys = o.GetPropertyNames();
-  for (uint32_t i = 0; i < keys.Length(); ++i) {
-    const std::string key = keys.Get(i).As<Napi::String>().Utf8Value();
-    Napi::Value val = o.Get(key);
-    if (val.IsUndefined()) continue;
-    if (val.IsBoolean()) {
-      attrs.set(key, val.As<Napi::Boolean>().Value());
-    } else if (val.IsNumber()) {
-      const double d = val.As<Napi::Number>().DoubleValue();
-      if (std::isfinite(d) && std::floor(d) == d && std::fabs(d) < 9.007199254740992e15) {
-        attrs.set(key, static_cast<int64_t>(d));
-      } else {
-        attrs.set(key, d);
-      }
-    } else if (val.IsString()) {
-      attrs.set(key, val.As<Napi::String>().Utf8Value());
-    } else if (val.IsArray()) {
-      Napi::Array arr = val.As<Napi::Array>();
-      std::vector<double> ds;
-      bool all_int = true;
-      for (uint32_t j = 0; j < arr.Length(); ++j) {
-        Napi::Value e = arr.Get(j);
-        TG_CHECK(e.IsNumber(), "ERR_TG_ARG", "op '", op, "': attribute '", key, "' must hold numbers only");
-        const double d = e.As<Napi::Number>().DoubleValue();
-        all_int = all_int && std::isfinite(d) && std::floor(d) == d;
-        ds.push_back(d);
-      }
-      if (all_int) {
-        attrs.set(key, std::vector<int64_t>(ds.begin(), ds.end()));
-      } else {
-        attrs.set(key, ds);
-      }
-    } else {
-      fail("ERR_TG_ARG", "op '", op, "': attribute '", key, "' must be a number, boolean, string or array of numbers");
-    }
-  }
-  return attrs;
 }
 
 struct RunOptions {

@@ -1,0 +1,137 @@
+// Model: the base of every layer and network. A model owns its parameters
+// (host f32 tensors named as in PyTorch), its child modules, and a build()
+// that appends its nodes to a graph. Freezing is per parameter, by glob.
+import { invalid, tgError } from '../errors.js';
+import { GraphBuilder, type Value } from '../graph.js';
+import { matchesAny } from '../glob.js';
+import { Session, type CompileOptions } from '../session.js';
+import { Tensor, type HostTensorLike } from '../tensor.js';
+
+interface Parameter {
+  tensor: Tensor<'f32'>;
+  trainable: boolean;
+}
+
+export abstract class Model {
+  private readonly ownParams = new Map<string, Parameter>();
+  private readonly children = new Map<string, Model>();
+  private predictSession?: Session;
+
+  /** Appends this model's nodes to `g`; `prefix` is its path ("layer1.0." or ""). */
+  abstract build(g: GraphBuilder, x: Value, prefix: string): Value;
+
+  protected registerParameter(name: string, shape: number[], init: Float32Array): Tensor<'f32'> {
+    const t = new Tensor(init, shape, 'f32');
+    this.ownParams.set(name, { tensor: t, trainable: true });
+    return t;
+  }
+
+  protected registerModule<M extends Model>(name: string, module: M): M {
+    this.children.set(name, module);
+    return module;
+  }
+
+  /** The value of one of this model's own parameters in graph g. */
+  protected paramValue(g: GraphBuilder, prefix: string, name: string): Value {
+    const p = this.ownParams.get(name);
+    if (!p) throw tgError('ERR_TG_ARG', `${this.constructor.name}: no parameter '${name}'`);
+    return g.param(prefix + name, p.tensor.shape);
+  }
+
+  private *walk(prefix = ''): Generator<[string, Parameter]> {
+    for (const [name, p] of this.ownParams) yield [prefix + name, p];
+    for (const [name, child] of this.children) yield* child.walk(`${prefix}${name}.`);
+  }
+
+  /** Parameter names (PyTorch's) and shapes. */
+  parameters(): Record<string, number[]> {
+    const out: Record<string, number[]> = {};
+    for (const [name, p] of this.walk()) out[name] = [...p.tensor.shape];
+    return out;
+  }
+
+  /** The live parameter tensors, shared with compiled sessions (not copies). */
+  namedParameters(): Array<[string, Tensor<'f32'>]> {
+    return [...this.walk()].map(([n, p]) => [n, p.tensor]);
+  }
+
+  /** Copies of every parameter, by name. */
+  async stateDict(): Promise<Record<string, Tensor<'f32'>>> {
+    const out: Record<string, Tensor<'f32'>> = {};
+    for (const [name, p] of this.walk()) out[name] = new Tensor(p.tensor.data.slice(), [...p.tensor.shape], 'f32');
+    return out;
+  }
+
+  /**
+   * Copies values into the parameters (in place, so compiled sessions see them).
+   * strict (default): every parameter must be present and nothing else.
+   */
+  async loadStateDict(
+    record: Record<string, HostTensorLike>,
+    { strict = true }: { strict?: boolean } = {},
+  ): Promise<{ missing: string[]; unexpected: string[] }> {
+    const params = new Map(this.walk());
+    const missing = [...params.keys()].filter((k) => !(k in record));
+    const unexpected = Object.keys(record).filter((k) => !params.has(k));
+    if (strict && (missing.length || unexpected.length)) {
+      throw tgError(
+        'ERR_TG_ARG',
+        `loadStateDict: ${missing.length ? `missing ${missing.join(', ')}` : ''}${missing.length && unexpected.length ? '; ' : ''}${
+          unexpected.length ? `unexpected ${unexpected.join(', ')}` : ''
+        }`,
+      );
+    }
+    // Check everything before changing anything, so a bad record loses nothing.
+    for (const [name, p] of params) {
+      const t = record[name];
+      if (!t) continue;
+      if (t.dtype !== 'f32') throw invalid('ERR_TG_DTYPE', 'loadStateDict', name, 'an f32 tensor', t.dtype);
+      if (t.shape.length !== p.tensor.shape.length || t.shape.some((d, i) => d !== p.tensor.shape[i])) {
+        throw tgError('ERR_TG_SHAPE', `loadStateDict: ${name} has shape [${t.shape}], the model expects [${p.tensor.shape}]`);
+      }
+    }
+    for (const [name, p] of params) if (record[name]) p.tensor.data.set(record[name].data as Float32Array);
+    return { missing, unexpected };
+  }
+
+  /** Marks parameters matching any glob as frozen (no gradient, no optimizer state). */
+  freeze(...globs: string[]): this {
+    return this.setTrainable(globs, false, 'freeze');
+  }
+
+  /** Marks parameters matching any glob as trainable again. */
+  unfreeze(...globs: string[]): this {
+    return this.setTrainable(globs, true, 'unfreeze');
+  }
+
+  /** Names of the parameters that train. */
+  trainableParameters(): string[] {
+    return [...this.walk()].filter(([, p]) => p.trainable).map(([n]) => n);
+  }
+
+  private setTrainable(globs: string[], trainable: boolean, where: string): this {
+    if (!globs.length) globs = ['*'];
+    for (const g of globs) if (typeof g !== 'string') throw invalid('ERR_TG_ARG', where, 'a pattern', 'a string', g);
+    let matched = 0;
+    for (const [name, p] of this.walk()) {
+      if (matchesAny(name, globs)) {
+        p.trainable = trainable;
+        matched++;
+      }
+    }
+    if (!matched) throw tgError('ERR_TG_ARG', `${where}: no parameter matches ${globs.map((g) => `'${g}'`).join(', ')}`);
+    return this;
+  }
+
+  /** Compiles the model for training or inference (see Session). */
+  compile(options: CompileOptions = {}): Session {
+    return new Session(this, options);
+  }
+
+  /** Runs the model in eval mode; a bare tensor is the `input` feed. Resolves to `logits`. */
+  async predict(input: HostTensorLike | Record<string, HostTensorLike>, { device = 'cpu' } = {}): Promise<Tensor> {
+    this.predictSession ??= new Session(this, { device, loss: null, training: false });
+    const out = await this.predictSession.run(input);
+    return out.logits;
+  }
+}

@@ -1,0 +1,24 @@
+// The seeded generator behind parameter initialisation, so that a model built
+// twice after tg.manualSeed(n) starts from the same weights.
+
+let state = 0x9e3779b9;
+
+/** Seeds parameter initialisation (like torch.manual_seed, for this library's own generator). */
+export function manualSeed(seed: number): void {
+  state = seed >>> 0;
+}
+
+/** Uniform in [0, 1) (mulberry32). */
+export function random(): number {
+  state = (state + 0x6d2b79f5) >>> 0;
+  let t = state;
+  t = Math.imul(t ^ (t >>> 15), t | 1);
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+}
+
+export function uniform(n: number, lo: number, hi: number): Float32Array {
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = lo + (hi - lo) * random();
+  return out;
+}

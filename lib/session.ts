@@ -1,0 +1,225 @@
+// A compiled model. Compiling builds the forward graph (and the loss), and
+// hands it with the model's parameter arrays to native code, which plans and
+// runs whole steps: forward, backward through the trainable part only, and
+// the optimizer update, in one call. Parameters are shared with the Model, so
+// model.stateDict() and model.predict() see trained values at once.
+import { invalid, tgError } from './errors.js';
+import { GraphBuilder } from './graph.js';
+import { matchesAny } from './glob.js';
+import { native, type NativeSession } from './native.js';
+import type { Model } from './nn/module.js';
+import type { OptimizerSpec } from './optim.js';
+import { Tensor, fromNative, type HostTensorLike } from './tensor.js';
+
+export type LossSpec =
+  | 'cross_entropy'
+  | 'mse'
+  | 'bce_with_logits'
+  | { type: 'cross_entropy'; labelSmoothing?: number; ignoreIndex?: number; classWeights?: number[] }
+  | { type: 'mse' }
+  | { type: 'bce_with_logits' };
+
+export interface CompileOptions {
+  /** 'cpu' (default) or 'auto'; the graph engine runs on the CPU until the CUDA op library lands. */
+  device?: string;
+  /** The loss `step` minimises, against the `target` feed; default cross-entropy. null: inference only. */
+  loss?: LossSpec | null;
+  optimizer?: OptimizerSpec;
+  /** Start in training mode (default true when an optimizer is given). */
+  training?: boolean;
+}
+
+export interface StepInfo {
+  forwardNodes: number;
+  backwardNodes: number;
+  /** Bytes of the reusable activation/gradient buffers the step allocates. */
+  plannedBytes: number;
+  /** Most bytes live at once during the step. */
+  peakBytes: number;
+  /** Bytes without any reuse, for comparison. */
+  naiveBytes: number;
+  backwardOps: string[];
+  trainable: string[];
+}
+
+type Feeds = HostTensorLike | Record<string, HostTensorLike>;
+
+function isTensor(v: unknown): v is HostTensorLike {
+  return typeof v === 'object' && v !== null && 'data' in v && 'shape' in v && 'dtype' in v;
+}
+
+function lossNode(g: GraphBuilder, spec: LossSpec, logits: ReturnType<GraphBuilder['input']>, extra: Record<string, Tensor<'f32'>>) {
+  const s = typeof spec === 'string' ? { type: spec } : spec;
+  switch (s.type) {
+    case 'cross_entropy': {
+      const ce = s as { labelSmoothing?: number; ignoreIndex?: number; classWeights?: number[] };
+      const target = g.input('target', null, null);
+      const inputs = [logits, target];
+      if (ce.classWeights) {
+        extra['loss.weight'] = new Tensor(Float32Array.from(ce.classWeights), [ce.classWeights.length], 'f32');
+        inputs.push(g.param('loss.weight', [ce.classWeights.length]));
+      }
+      return g.op1('cross_entropy', inputs, { label_smoothing: ce.labelSmoothing ?? 0, ignore_index: ce.ignoreIndex ?? -100 }, 'loss');
+    }
+    case 'mse':
+      return g.op1('mse', [logits, g.input('target', null, 'f32')], {}, 'loss');
+    case 'bce_with_logits':
+      return g.op1('bce_with_logits', [logits, g.input('target', null, 'f32')], {}, 'loss');
+    default:
+      throw invalid('ERR_TG_ARG', 'compile', 'loss', "'cross_entropy', 'mse' or 'bce_with_logits'", spec);
+  }
+}
+
+export class Session {
+  private nativeSession: NativeSession;
+  private trainableKey: string;
+  private readonly extraParams: Record<string, Tensor<'f32'>> = {};
+  private readonly graph: ReturnType<GraphBuilder['describe']>;
+  private training: boolean;
+  private groupCount = 0;
+
+  constructor(
+    readonly model: Model,
+    private readonly options: CompileOptions,
+  ) {
+    const device = options.device ?? 'cpu';
+    if (device !== 'cpu' && device !== 'auto') {
+      throw tgError('ERR_TG_DEVICE', `compile: device '${device}' is not supported by the graph engine yet (use 'cpu' or 'auto')`);
+    }
+    const g = new GraphBuilder();
+    const input = g.input('input', null, 'f32');
+    const logits = model.build(g, input, '');
+    g.output('logits', logits);
+    const loss = options.loss === undefined ? 'cross_entropy' : options.loss;
+    if (loss !== null) g.setLoss(lossNode(g, loss, logits, this.extraParams));
+    this.graph = g.describe();
+    this.training = options.training ?? options.optimizer !== undefined;
+    this.trainableKey = model.trainableParameters().join('\n');
+    this.nativeSession = this.create();
+  }
+
+  /** Names of the parameters that get gradients in this session. */
+  get trainable(): string[] {
+    return this.options.optimizer ? this.model.trainableParameters() : [];
+  }
+
+  private create(): NativeSession {
+    const params: Record<string, HostTensorLike> = { ...this.extraParams };
+    for (const [name, t] of this.model.namedParameters()) params[name] = t;
+    const trainable = this.trainable;
+    let optimizer: Record<string, unknown> | undefined;
+    if (this.options.optimizer) {
+      const { groups = [], betas, ...rest } = this.options.optimizer as OptimizerSpec & { betas?: [number, number] };
+      // Explicit groups first, in order; parameters in none form the last group.
+      const taken = new Set<string>();
+      const resolved = groups.map((grp) => {
+        const names = trainable.filter((n) => !taken.has(n) && matchesAny(n, grp.params));
+        names.forEach((n) => taken.add(n));
+        return { params: names, lr: grp.lr ?? rest.lr, weightDecay: grp.weightDecay ?? rest.weightDecay };
+      });
+      resolved.push({ params: trainable.filter((n) => !taken.has(n)), lr: rest.lr, weightDecay: rest.weightDecay });
+      this.groupCount = resolved.length;
+      optimizer = { ...rest, beta1: betas?.[0], beta2: betas?.[1], groups: resolved };
+    }
+    const s = new (native().NativeSession)(this.graph, params, { trainable, optimizer });
+    s.setTraining(this.training);
+    return s;
+  }
+
+  // Freezing or unfreezing after compile changes the trainable set: rebuild the
+  // native session, keeping the optimizer state of parameters that still train.
+  private current(): NativeSession {
+    const key = this.model.trainableParameters().join('\n');
+    if (key !== this.trainableKey) {
+      const state = this.options.optimizer ? this.nativeSession.optimizerState() : undefined;
+      this.nativeSession.dispose();
+      this.trainableKey = key;
+      this.nativeSession = this.create();
+      if (state) {
+        const keep = new Set(this.trainable);
+        const tensors = Object.fromEntries(Object.entries(state.tensors).filter(([k]) => keep.has(k.slice(0, k.lastIndexOf('.')))));
+        this.nativeSession.loadOptimizerState({ steps: state.steps, tensors });
+      }
+    }
+    return this.nativeSession;
+  }
+
+  private feeds(feeds: Feeds): Record<string, HostTensorLike> {
+    if (isTensor(feeds)) return { input: feeds };
+    if (typeof feeds !== 'object' || feeds === null) throw invalid('ERR_TG_ARG', 'session', 'feeds', 'a tensor or { input, target, ... }', feeds);
+    return feeds;
+  }
+
+  /** Runs the forward pass: resolves to { logits } (and { loss } when a target is fed and a loss was compiled). */
+  async run(feeds: Feeds): Promise<Record<string, Tensor>> {
+    const f = this.feeds(feeds);
+    const fetch = ['logits'];
+    if (this.graph.loss >= 0 && 'target' in f) fetch.push('loss');
+    const out = await this.current().run(f, fetch);
+    return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, fromNative(v)]));
+  }
+
+  /** One training step on a batch: forward, backward, optimizer update. */
+  async step(feeds: Record<string, HostTensorLike>): Promise<{ loss: number }> {
+    if (!this.options.optimizer) throw tgError('ERR_TG_ARG', 'step: compile the model with an optimizer to train it');
+    return this.current().step(this.feeds(feeds));
+  }
+
+  /** What a step on feeds of these shapes runs and allocates. */
+  stepInfo(feeds: Record<string, { shape: number[]; dtype?: string }>): StepInfo {
+    return this.current().stepInfo(feeds);
+  }
+
+  /** Sets the learning rate of one parameter group, or of all when group is omitted. */
+  setLr(lr: number, group?: number): void {
+    if (group !== undefined && !(Number.isInteger(group) && group >= 0 && group < this.groupCount)) {
+      throw invalid('ERR_TG_ARG', 'setLr', 'group', `an index below ${this.groupCount}`, group);
+    }
+    this.current().setLr(lr, group ?? -1);
+  }
+
+  /** Training mode: dropout active. */
+  train(): this {
+    this.training = true;
+    this.nativeSession.setTraining(true);
+    return this;
+  }
+
+  /** Eval mode: dropout is the identity. */
+  eval(): this {
+    this.training = false;
+    this.nativeSession.setTraining(false);
+    return this;
+  }
+
+  /** A parameter by name: the live tensor shared with the model. */
+  getParameter(name: string): Tensor<'f32'> {
+    const p = this.model.namedParameters().find(([n]) => n === name);
+    if (!p) throw tgError('ERR_TG_ARG', `getParameter: no parameter '${name}'`);
+    return p[1];
+  }
+
+  /** Overwrites a parameter's values (shape must match). */
+  setParameter(name: string, value: HostTensorLike): void {
+    const t = this.getParameter(name);
+    if (value.dtype !== 'f32' || value.shape.join() !== t.shape.join()) {
+      throw tgError('ERR_TG_SHAPE', `setParameter: ${name} is f32 [${t.shape}], got ${value.dtype} [${value.shape}]`);
+    }
+    t.data.set(value.data as Float32Array);
+  }
+
+  /** The optimizer's state (step count, per-parameter slots, group learning rates), as copies. */
+  optimizerState(): { steps: number; tensors: Record<string, Tensor>; lrs: number[] } {
+    const s = this.current().optimizerState();
+    return { ...s, tensors: Object.fromEntries(Object.entries(s.tensors).map(([k, v]) => [k, fromNative(v)])) };
+  }
+
+  loadOptimizerState(state: { steps: number; tensors: Record<string, HostTensorLike>; lrs?: number[] }): void {
+    this.current().loadOptimizerState(state);
+  }
+
+  /** Frees native plans and buffers; the model keeps its parameters. */
+  dispose(): void {
+    this.nativeSession.dispose();
+  }
+}
