@@ -71,4 +71,14 @@ for (const { file, cases } of tables) {
   });
 }
 
+
+test('every differentiable op has a gradient check', async () => {
+  const checked = new Set(tables.flatMap((t) => t.cases.filter((c) => c.grad).map((c) => c.op)));
+  const missing = native()
+    .listOps()
+    .filter((o) => o.differentiable && !checked.has(o.name))
+    .map((o) => o.name);
+  assert.equal(missing, [], `no gradient check for: ${missing.join(', ')}`);
+});
+
 test.run();
