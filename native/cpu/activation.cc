@@ -68,6 +68,7 @@ bool gelu_tanh(const Attrs& attrs) {
   return a == "tanh";
 }
 
+// Both read 'approximate' so that a bad value fails when the graph is built.
 std::vector<TensorSpec> infer_gelu(const std::vector<TensorSpec>& in, const Attrs& attrs) {
   gelu_tanh(attrs);
   return infer_unary_f32(in, attrs);
