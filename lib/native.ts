@@ -36,18 +36,25 @@ export interface NativeDevice {
   multiprocessors?: number;
 }
 
+/** What a training step on feeds of given shapes runs and allocates. */
+export interface StepInfo {
+  forwardNodes: number;
+  backwardNodes: number;
+  /** Bytes of the reusable activation/gradient buffers the step allocates. */
+  plannedBytes: number;
+  /** Most bytes live at once during the step. */
+  peakBytes: number;
+  /** Bytes without any reuse, for comparison. */
+  naiveBytes: number;
+  /** "<node>: <op>" of each backward node. */
+  backwardOps: string[];
+  trainable: string[];
+}
+
 export interface NativeSession {
   run(feeds: Record<string, HostTensorLike>, fetch: string[]): Promise<Record<string, HostTensorLike>>;
   step(feeds: Record<string, HostTensorLike>): Promise<{ loss: number }>;
-  stepInfo(feeds: Record<string, { shape: number[]; dtype?: string }>): {
-    forwardNodes: number;
-    backwardNodes: number;
-    plannedBytes: number;
-    peakBytes: number;
-    naiveBytes: number;
-    backwardOps: string[];
-    trainable: string[];
-  };
+  stepInfo(feeds: Record<string, { shape: number[]; dtype?: string }>): StepInfo;
   setLr(lr: number, group: number): void;
   setTraining(training: boolean): void;
   optimizerState(): { steps: number; tensors: Record<string, HostTensorLike>; lrs: number[] };

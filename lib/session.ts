@@ -6,10 +6,12 @@
 import { invalid, tgError } from './errors.js';
 import { GraphBuilder } from './graph.js';
 import { matchesAny } from './glob.js';
-import { native, type NativeSession } from './native.js';
+import { native, type NativeSession, type StepInfo } from './native.js';
 import type { Model } from './nn/module.js';
 import type { OptimizerSpec } from './optim.js';
 import { Tensor, fromNative, type HostTensorLike } from './tensor.js';
+
+export type { StepInfo };
 
 export type LossSpec =
   | 'cross_entropy'
@@ -27,19 +29,6 @@ export interface CompileOptions {
   optimizer?: OptimizerSpec;
   /** Start in training mode (default true when an optimizer is given). */
   training?: boolean;
-}
-
-export interface StepInfo {
-  forwardNodes: number;
-  backwardNodes: number;
-  /** Bytes of the reusable activation/gradient buffers the step allocates. */
-  plannedBytes: number;
-  /** Most bytes live at once during the step. */
-  peakBytes: number;
-  /** Bytes without any reuse, for comparison. */
-  naiveBytes: number;
-  backwardOps: string[];
-  trainable: string[];
 }
 
 type Feeds = HostTensorLike | Record<string, HostTensorLike>;

@@ -149,31 +149,32 @@ void require_cpu(const std::string& op, const Device& device) {
   TG_CHECK(device.type == DeviceType::cpu, "ERR_TG_DEVICE", "op '", op, "' has no CUDA kernel yet; use device 'cpu'");
 }
 
-// A graph holding one node of `op` fed by inputs named after the op's inputs.
-void bind_inputs(GraphBuilder& b, const OpDef& def, const std::vector<Tensor>& inputs,
-                 std::map<ValueId, Tensor>& bound, std::vector<ValueId>& ids) {
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    std::string name = i < def.inputs.size() ? def.inputs[i] : "input" + std::to_string(i);
-    if (!name.empty() && name.back() == '?') name.pop_back();
-    ValueId v = b.input(name, TensorSpec{inputs[i].shape(), inputs[i].dtype()});
-    bound[v] = inputs[i];
-    ids.push_back(v);
+// A graph holding one node of `op`, fed by inputs named after the op's inputs.
+struct OneNodeGraph {
+  Graph graph;
+  GraphBuilder builder{graph};
+  std::map<ValueId, Tensor> bound;  // graph inputs -> the tensors fed
+  std::vector<ValueId> inputs, outputs;
+
+  OneNodeGraph(const OpDef& def, const std::vector<Tensor>& tensors, const Attrs& attrs) {
+    for (size_t i = 0; i < tensors.size(); ++i) {
+      std::string name = i < def.inputs.size() ? def.inputs[i] : "input" + std::to_string(i);
+      if (!name.empty() && name.back() == '?') name.pop_back();
+      ValueId v = builder.input(name, TensorSpec{tensors[i].shape(), tensors[i].dtype()});
+      bound[v] = tensors[i];
+      inputs.push_back(v);
+    }
+    outputs = builder.add(def.name, inputs, attrs, def.name);
   }
-}
+};
 
 }  // namespace
 
 std::vector<Tensor> eager_op(const std::string& op, const std::vector<Tensor>& inputs, const Attrs& attrs,
                              const Device& device, const RunContext& ctx) {
   require_cpu(op, device);
-  const OpDef& def = find_op(op);
-  Graph g;
-  GraphBuilder b(g);
-  std::map<ValueId, Tensor> bound;
-  std::vector<ValueId> ids;
-  bind_inputs(b, def, inputs, bound, ids);
-  std::vector<ValueId> outs = b.add(op, ids, attrs, op);
-  return owned(interpret(g, bound, outs, ctx));
+  OneNodeGraph one(find_op(op), inputs, attrs);
+  return owned(interpret(one.graph, one.bound, one.outputs, ctx));
 }
 
 VjpResult eager_vjp(const std::string& op, const std::vector<Tensor>& inputs, const Attrs& attrs,
@@ -181,12 +182,12 @@ VjpResult eager_vjp(const std::string& op, const std::vector<Tensor>& inputs, co
   require_cpu(op, device);
   const OpDef& def = find_op(op);
   TG_CHECK(def.grad != nullptr, "ERR_TG_ARG", "op '", op, "' is not differentiable");
-  Graph g;
-  GraphBuilder b(g);
-  std::map<ValueId, Tensor> bound;
-  std::vector<ValueId> ids;
-  bind_inputs(b, def, inputs, bound, ids);
-  std::vector<ValueId> outs = b.add(op, ids, attrs, op);
+  OneNodeGraph one(def, inputs, attrs);
+  Graph& g = one.graph;
+  GraphBuilder& b = one.builder;
+  std::map<ValueId, Tensor>& bound = one.bound;
+  const std::vector<ValueId>& ids = one.inputs;
+  const std::vector<ValueId>& outs = one.outputs;
   TG_CHECK(grad_outputs.size() == outs.size(), "ERR_TG_ARG", "vjp of '", op, "': ", outs.size(),
            " output gradient(s) expected, got ", grad_outputs.size());
   std::vector<ValueId> seeded, seeds;
