@@ -37,6 +37,8 @@ export interface GraphDesc {
   nodes: NodeDesc[];
   outputs: Record<string, number>;
   loss: number;
+  /** Buffers rewritten with a value after each run in training mode (BatchNorm's running statistics). */
+  updates: Array<{ param: string; value: number }>;
 }
 
 let opOutputs: Map<string, number> | undefined;
@@ -48,7 +50,7 @@ function outputsOf(op: string): number {
 }
 
 export class GraphBuilder {
-  private readonly desc: GraphDesc = { values: [], nodes: [], outputs: {}, loss: -1 };
+  private readonly desc: GraphDesc = { values: [], nodes: [], outputs: {}, loss: -1, updates: [] };
   private readonly params = new Map<string, Value>();
   private readonly usedNames = new Map<string, number>();
 
@@ -86,6 +88,11 @@ export class GraphBuilder {
 
   output(name: string, v: Value): void {
     this.desc.outputs[name] = v.id;
+  }
+
+  /** After each run in training mode, copy `v` into the buffer `param` (declared with param()). */
+  update(param: string, v: Value): void {
+    this.desc.updates.push({ param, value: v.id });
   }
 
   setLoss(v: Value): void {

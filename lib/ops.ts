@@ -151,6 +151,7 @@ export const mean = op('mean');
 export const mean_backward = op('mean_backward');
 export const reshape = op('reshape');
 export const flatten = op('flatten');
+export const unflatten = op('unflatten');
 export const transpose = op('transpose');
 export const permute = op('permute');
 export const dropout = op('dropout');

@@ -22,3 +22,13 @@ export function uniform(n: number, lo: number, hi: number): Float32Array {
   for (let i = 0; i < n; i++) out[i] = lo + (hi - lo) * random();
   return out;
 }
+
+/** Standard normal samples (Box-Muller on the seeded generator). */
+export function normal(n: number, mean = 0, std = 1): Float32Array {
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const u = 1 - random(); // (0, 1]: log stays finite
+    out[i] = mean + std * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random());
+  }
+  return out;
+}

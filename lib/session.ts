@@ -62,8 +62,8 @@ function lossNode(g: GraphBuilder, spec: LossSpec, logits: ReturnType<GraphBuild
 export class Session {
   private nativeSession: NativeSession;
   private trainableKey: string;
-  private readonly extraParams: Record<string, Tensor<'f32'>> = {};
-  private readonly graph: ReturnType<GraphBuilder['describe']>;
+  private extraParams: Record<string, Tensor<'f32'>> = {};
+  private graph!: ReturnType<GraphBuilder['describe']>;
   private training: boolean;
   private groupCount = 0;
 
@@ -75,13 +75,6 @@ export class Session {
     if (device !== 'cpu' && device !== 'auto') {
       throw tgError('ERR_TG_DEVICE', `compile: device '${device}' is not supported by the graph engine yet (use 'cpu' or 'auto')`);
     }
-    const g = new GraphBuilder();
-    const input = g.input('input', null, 'f32');
-    const logits = model.build(g, input, '');
-    g.output('logits', logits);
-    const loss = options.loss === undefined ? 'cross_entropy' : options.loss;
-    if (loss !== null) g.setLoss(lossNode(g, loss, logits, this.extraParams));
-    this.graph = g.describe();
     this.training = options.training ?? options.optimizer !== undefined;
     this.trainableKey = model.trainableParameters().join('\n');
     this.nativeSession = this.create();
@@ -92,9 +85,24 @@ export class Session {
     return this.options.optimizer ? this.model.trainableParameters() : [];
   }
 
+  // The graph depends on which parameters train (a frozen BatchNorm keeps its
+  // running statistics), so it is built with the native session.
+  private buildGraph(): void {
+    const g = new GraphBuilder();
+    const input = g.input('input', null, null);
+    const logits = this.model.build(g, input, '');
+    g.output('logits', logits);
+    const loss = this.options.loss === undefined ? 'cross_entropy' : this.options.loss;
+    this.extraParams = {};
+    if (loss !== null) g.setLoss(lossNode(g, loss, logits, this.extraParams));
+    this.graph = g.describe();
+  }
+
   private create(): NativeSession {
+    this.buildGraph();
     const params: Record<string, HostTensorLike> = { ...this.extraParams };
     for (const [name, t] of this.model.namedParameters()) params[name] = t;
+    for (const [name, t] of this.model.namedBuffers()) if (t.dtype === 'f32') params[name] = t;
     const trainable = this.trainable;
     let optimizer: Record<string, unknown> | undefined;
     if (this.options.optimizer) {
@@ -145,13 +153,16 @@ export class Session {
     const fetch = ['logits'];
     if (this.graph.loss >= 0 && 'target' in f) fetch.push('loss');
     const out = await this.current().run(f, fetch);
+    if (this.training) this.model.notifyTrainingStep();
     return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, fromNative(v)]));
   }
 
   /** One training step on a batch: forward, backward, optimizer update. */
   async step(feeds: Record<string, HostTensorLike>): Promise<{ loss: number }> {
     if (!this.options.optimizer) throw tgError('ERR_TG_ARG', 'step: compile the model with an optimizer to train it');
-    return this.current().step(this.feeds(feeds));
+    const result = await this.current().step(this.feeds(feeds));
+    if (this.training) this.model.notifyTrainingStep();
+    return result;
   }
 
   /** What a step on feeds of these shapes runs and allocates. */

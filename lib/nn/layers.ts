@@ -71,7 +71,7 @@ export class GELU extends Pointwise {
 }
 
 /** FNV-1a of a module path: each Dropout draws its own reproducible stream. */
-function pathSeed(path: string): number {
+export function pathSeed(path: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < path.length; i++) h = Math.imul(h ^ path.charCodeAt(i), 0x01000193) >>> 0;
   return h;

@@ -12,8 +12,12 @@ interface Parameter {
   trainable: boolean;
 }
 
+/** State that is saved and loaded but not trained (BatchNorm's running statistics). */
+type Buffer = Tensor<'f32'> | Tensor<'i64'>;
+
 export abstract class Model {
   private readonly ownParams = new Map<string, Parameter>();
+  private readonly ownBuffers = new Map<string, Buffer>();
   private readonly children = new Map<string, Model>();
   private predictSession?: Session;
 
@@ -24,6 +28,36 @@ export abstract class Model {
     const t = new Tensor(init, shape, 'f32');
     this.ownParams.set(name, { tensor: t, trainable: true });
     return t;
+  }
+
+  protected registerBuffer(name: string, tensor: Buffer): Buffer {
+    this.ownBuffers.set(name, tensor);
+    return tensor;
+  }
+
+  protected buffer(name: string): Buffer {
+    const b = this.ownBuffers.get(name);
+    if (!b) throw tgError('ERR_TG_ARG', `${this.constructor.name}: no buffer '${name}'`);
+    return b;
+  }
+
+  /** The value of one of this model's f32 buffers in graph g (a frozen graph parameter). */
+  protected bufferValue(g: GraphBuilder, prefix: string, name: string): Value {
+    return g.param(prefix + name, this.buffer(name).shape);
+  }
+
+  /** Whether all of this model's own parameters are frozen (BatchNorm then keeps its running statistics). */
+  protected ownParametersFrozen(): boolean {
+    return [...this.ownParams.values()].every((p) => !p.trainable);
+  }
+
+  /** Called after every step in training mode (BatchNorm counts batches here). */
+  protected onTrainingStep(): void {}
+
+  /** Runs onTrainingStep on this model and every descendant. */
+  notifyTrainingStep(): void {
+    this.onTrainingStep();
+    for (const child of this.children.values()) child.notifyTrainingStep();
   }
 
   protected registerModule<M extends Model>(name: string, module: M): M {
@@ -43,6 +77,16 @@ export abstract class Model {
     for (const [name, child] of this.children) yield* child.walk(`${prefix}${name}.`);
   }
 
+  private *walkBuffers(prefix = ''): Generator<[string, Buffer]> {
+    for (const [name, b] of this.ownBuffers) yield [prefix + name, b];
+    for (const [name, child] of this.children) yield* child.walkBuffers(`${prefix}${name}.`);
+  }
+
+  /** The live buffers (running statistics, counters) by full name. */
+  namedBuffers(): Array<[string, Buffer]> {
+    return [...this.walkBuffers()];
+  }
+
   /** Parameter names (PyTorch's) and shapes. */
   parameters(): Record<string, number[]> {
     const out: Record<string, number[]> = {};
@@ -55,11 +99,15 @@ export abstract class Model {
     return [...this.walk()].map(([n, p]) => [n, p.tensor]);
   }
 
-  /** Copies of every parameter, by name. */
-  async stateDict(): Promise<Record<string, Tensor<'f32'>>> {
-    const out: Record<string, Tensor<'f32'>> = {};
-    for (const [name, p] of this.walk()) out[name] = new Tensor(p.tensor.data.slice(), [...p.tensor.shape], 'f32');
+  /** Copies of every parameter and buffer, by name (PyTorch's state_dict keys). */
+  async stateDict(): Promise<Record<string, Tensor>> {
+    const out: Record<string, Tensor> = {};
+    for (const [name, t] of this.entries()) out[name] = new Tensor(t.data.slice() as typeof t.data, [...t.shape], t.dtype);
     return out;
+  }
+
+  private entries(): Array<[string, Buffer]> {
+    return [...[...this.walk()].map(([n, p]) => [n, p.tensor] as [string, Buffer]), ...this.walkBuffers()];
   }
 
   /**
@@ -70,7 +118,7 @@ export abstract class Model {
     record: Record<string, HostTensorLike>,
     { strict = true }: { strict?: boolean } = {},
   ): Promise<{ missing: string[]; unexpected: string[] }> {
-    const params = new Map(this.walk());
+    const params = new Map(this.entries());
     const missing = [...params.keys()].filter((k) => !(k in record));
     const unexpected = Object.keys(record).filter((k) => !params.has(k));
     if (strict && (missing.length || unexpected.length)) {
@@ -85,12 +133,12 @@ export abstract class Model {
     for (const [name, p] of params) {
       const t = record[name];
       if (!t) continue;
-      if (t.dtype !== 'f32') throw invalid('ERR_TG_DTYPE', 'loadStateDict', name, 'an f32 tensor', t.dtype);
-      if (t.shape.length !== p.tensor.shape.length || t.shape.some((d, i) => d !== p.tensor.shape[i])) {
-        throw tgError('ERR_TG_SHAPE', `loadStateDict: ${name} has shape [${t.shape}], the model expects [${p.tensor.shape}]`);
+      if (t.dtype !== p.dtype) throw invalid('ERR_TG_DTYPE', 'loadStateDict', name, `a ${p.dtype} tensor`, t.dtype);
+      if (t.shape.length !== p.shape.length || t.shape.some((d, i) => d !== p.shape[i])) {
+        throw tgError('ERR_TG_SHAPE', `loadStateDict: ${name} has shape [${t.shape}], the model expects [${p.shape}]`);
       }
     }
-    for (const [name, p] of params) if (record[name]) p.tensor.data.set(record[name].data as Float32Array);
+    for (const [name, p] of params) if (record[name]) (p.data as Float32Array).set(record[name].data as Float32Array);
     return { missing, unexpected };
   }
 

@@ -19,6 +19,7 @@ struct Session::Plan {
   std::map<std::string, ValueId> fetch;   // output name -> value
   std::vector<std::string> grad_names;    // trainable params, in the order of grad_values
   std::vector<ValueId> grad_values;
+  std::vector<std::pair<std::string, ValueId>> updates;  // buffer name <- value, after training runs
   ValueId loss = kNoValue;
   int forward_nodes = 0;
   std::vector<Tensor> env;                // per value, bound before each run
@@ -101,6 +102,14 @@ std::unique_ptr<Session::Plan> Session::build_plan(bool train, const std::map<st
     plan->fetch[name] = v;
     keep.push_back(v);
   }
+  for (const auto& u : desc_.updates) {
+    TG_CHECK(plan->params.count(u.first), "ERR_TG_ARG", "graph: update of '", u.first, "', which is not a parameter");
+    const ValueId v = ids[static_cast<size_t>(u.second)];
+    TG_CHECK(plan->graph.values[static_cast<size_t>(v)].spec.shape == plan->graph.values[plan->params[u.first]].spec.shape,
+             "ERR_TG_SHAPE", "graph: update of '", u.first, "' has the wrong shape");
+    plan->updates.emplace_back(u.first, v);
+    keep.push_back(v);
+  }
   if (train) {
     TG_CHECK(desc_.loss >= 0, "ERR_TG_ARG", "step: this model was compiled without a loss");
     plan->loss = ids[static_cast<size_t>(desc_.loss)];
@@ -161,6 +170,12 @@ void Session::execute(Plan& plan, const std::map<std::string, Tensor>& feeds) {
     for (ValueId v : node.inputs) ins.push_back(plan.env[static_cast<size_t>(v)]);
     for (ValueId v : node.outputs) outs.push_back(plan.env[static_cast<size_t>(v)]);
     node.op->cpu(ins, outs, node.attrs, ctx);
+  }
+  if (training_) {
+    for (const auto& u : plan.updates) {
+      const Tensor& src = plan.env[static_cast<size_t>(u.second)];
+      std::memcpy(params_.at(u.first).raw(), src.raw(), src.nbytes());
+    }
   }
   // Feeds are borrowed for this call only.
   for (const auto& kv : plan.feeds) plan.env[static_cast<size_t>(kv.second)] = Tensor();

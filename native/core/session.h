@@ -38,6 +38,9 @@ struct GraphDesc {
   std::vector<Node> nodes;
   std::map<std::string, int> outputs;  // named results ("logits", ...)
   int loss = -1;                       // the value `step` minimises, or -1
+  // Buffers rewritten after every run in training mode: (parameter name, value
+  // to copy into it), e.g. BatchNorm's running statistics.
+  std::vector<std::pair<std::string, int>> updates;
 };
 
 struct SessionOptions {

@@ -68,6 +68,15 @@ GraphDesc desc_from_js(const Napi::Object& o) {
     d.outputs[k] = outs.Get(k).As<Napi::Number>().Int32Value();
   }
   d.loss = static_cast<int>(get_number(o, "loss", -1, "graph"));
+  Napi::Value updates = o.Get("updates");
+  if (updates.IsArray()) {
+    Napi::Array ua = updates.As<Napi::Array>();
+    for (uint32_t i = 0; i < ua.Length(); ++i) {
+      Napi::Object u = ua.Get(i).As<Napi::Object>();
+      d.updates.emplace_back(get_string(u, "param", "", "graph update"),
+                             static_cast<int>(get_number(u, "value", -1, "graph update")));
+    }
+  }
   return d;
 }
 
