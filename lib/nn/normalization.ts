@@ -52,9 +52,9 @@ export class BatchNorm2d extends Model {
 
   build(g: GraphBuilder, x: Value, prefix: string): Value {
     const name = nodeName(prefix, 'batch_norm');
-    const inputs = [x];
+    // F.batch_norm's order: the optional affine parameters come last.
+    const inputs = [x, this.bufferValue(g, prefix, 'running_mean'), this.bufferValue(g, prefix, 'running_var')];
     if (this.affine) inputs.push(this.paramValue(g, prefix, 'weight'), this.paramValue(g, prefix, 'bias'));
-    inputs.push(this.bufferValue(g, prefix, 'running_mean'), this.bufferValue(g, prefix, 'running_var'));
     const frozen = this.affine && this.ownParametersFrozen();
     const [y, , , mean, variance] = g.op(
       'batch_norm',

@@ -59,8 +59,8 @@ std::unique_ptr<Session::Plan> Session::build_plan(bool train, const std::map<st
     const GraphDesc::Value& v = desc_.values[i];
     if (v.kind == ValueKind::input) {
       auto it = shapes.find(v.name);
-      TG_CHECK(it != shapes.end(), "ERR_TG_ARG", "missing feed '", v.name, "' (expected shape ", shape_str(v.shape),
-               ")");
+      // A feed may be left out when nothing fetched needs it (run() without a target).
+      if (it == shapes.end()) continue;
       const Shape& got = it->second.shape;
       bool ok = v.any_shape || got.size() == v.shape.size();
       for (size_t d = 0; ok && !v.any_shape && d < got.size(); ++d) ok = v.shape[d] < 0 || v.shape[d] == got[d];
@@ -75,36 +75,57 @@ std::unique_ptr<Session::Plan> Session::build_plan(bool train, const std::map<st
       plan->params[v.name] = ids[i];
     }
   }
+  // Nodes downstream of a missing feed are left out; `missing[v]` names the
+  // feed that value would have needed, for the error if it is asked for.
+  std::vector<std::string> missing(desc_.values.size());
+  for (size_t i = 0; i < desc_.values.size(); ++i) {
+    if (desc_.values[i].kind == ValueKind::input && ids[i] == kNoValue) missing[i] = desc_.values[i].name;
+  }
   for (const GraphDesc::Node& n : desc_.nodes) {
     std::vector<ValueId> ins;
+    std::string lacking;
     for (int in : n.inputs) {
-      TG_CHECK(in >= 0 && static_cast<size_t>(in) < ids.size() && ids[static_cast<size_t>(in)] != kNoValue,
-               "ERR_TG_INTERNAL", "node '", n.name, "' reads value ", in, " before it is defined");
+      TG_CHECK(in >= 0 && static_cast<size_t>(in) < ids.size(), "ERR_TG_INTERNAL", "node '", n.name, "' reads value ",
+               in, ", which does not exist");
+      if (!missing[static_cast<size_t>(in)].empty()) lacking = missing[static_cast<size_t>(in)];
       ins.push_back(ids[static_cast<size_t>(in)]);
+    }
+    if (!lacking.empty()) {
+      for (int out : n.outputs) missing[static_cast<size_t>(out)] = lacking;
+      continue;
+    }
+    for (size_t j = 0; j < ins.size(); ++j) {
+      TG_CHECK(ins[j] != kNoValue, "ERR_TG_INTERNAL", "node '", n.name, "' reads value ", n.inputs[j],
+               " before it is defined");
     }
     std::vector<ValueId> outs = b.add(n.op, ins, n.attrs, n.name);
     TG_CHECK(outs.size() == n.outputs.size(), "ERR_TG_INTERNAL", "node '", n.name, "' has ", outs.size(),
              " outputs, the description says ", n.outputs.size());
     for (size_t j = 0; j < outs.size(); ++j) ids[static_cast<size_t>(n.outputs[j])] = outs[j];
   }
+  auto value_of = [&](int desc_id, const std::string& what) {
+    const std::string& lack = missing[static_cast<size_t>(desc_id)];
+    TG_CHECK(lack.empty(), "ERR_TG_ARG", what, " needs the feed '", lack, "', which was not given");
+    return ids[static_cast<size_t>(desc_id)];
+  };
   plan->forward_nodes = static_cast<int>(plan->graph.nodes.size());
 
   std::vector<ValueId> keep;
   for (const std::string& name : fetch) {
     ValueId v = kNoValue;
     if (name == "loss" && desc_.loss >= 0) {
-      v = ids[static_cast<size_t>(desc_.loss)];
+      v = value_of(desc_.loss, "the loss");
     } else {
       auto it = desc_.outputs.find(name);
       TG_CHECK(it != desc_.outputs.end(), "ERR_TG_ARG", "unknown output '", name, "'");
-      v = ids[static_cast<size_t>(it->second)];
+      v = value_of(it->second, "output '" + name + "'");
     }
     plan->fetch[name] = v;
     keep.push_back(v);
   }
   for (const auto& u : desc_.updates) {
     TG_CHECK(plan->params.count(u.first), "ERR_TG_ARG", "graph: update of '", u.first, "', which is not a parameter");
-    const ValueId v = ids[static_cast<size_t>(u.second)];
+    const ValueId v = value_of(u.second, "the update of '" + u.first + "'");
     TG_CHECK(plan->graph.values[static_cast<size_t>(v)].spec.shape == plan->graph.values[plan->params[u.first]].spec.shape,
              "ERR_TG_SHAPE", "graph: update of '", u.first, "' has the wrong shape");
     plan->updates.emplace_back(u.first, v);
@@ -112,7 +133,7 @@ std::unique_ptr<Session::Plan> Session::build_plan(bool train, const std::map<st
   }
   if (train) {
     TG_CHECK(desc_.loss >= 0, "ERR_TG_ARG", "step: this model was compiled without a loss");
-    plan->loss = ids[static_cast<size_t>(desc_.loss)];
+    plan->loss = value_of(desc_.loss, "step");
     const TensorSpec& ls = plan->graph.values[static_cast<size_t>(plan->loss)].spec;
     TG_CHECK(ls.shape.empty() && ls.dtype == DType::f32, "ERR_TG_SHAPE", "step: the loss must be an f32 scalar, got ",
              shape_str(ls.shape), " ", dtype_name(ls.dtype));
