@@ -25,9 +25,10 @@ export class Upsample extends Model {
   }
 
   build(g: GraphBuilder, x: Value, prefix: string): Value {
-    const { size, scaleFactor, mode = 'nearest', alignCorners = false } = this.options;
+    const { size, scaleFactor, mode = 'nearest', alignCorners } = this.options;
     const two = (v: number | [number, number]) => (Array.isArray(v) ? v : [v, v]);
-    const attrs: Record<string, string | boolean | number[]> = { mode, align_corners: alignCorners };
+    const attrs: Record<string, string | boolean | number[]> = { mode };
+    if (alignCorners !== undefined) attrs.align_corners = alignCorners;
     if (size !== undefined) attrs.size = two(size);
     else attrs.scale_factor = two(scaleFactor!);
     return g.op1('upsample', [x], attrs, nodeName(prefix, 'upsample'));
