@@ -41,9 +41,10 @@ namespace {
 
 constexpr float kInf = std::numeric_limits<float>::infinity();
 constexpr uint64_t kGolden = 0x9e3779b97f4a7c15ull;
-// Backward tasks per call the key blocks of a head are split for when there
-// are few heads, at most kMaxSplits per head (each split keeps a dq partial).
-// Both are constants, so the summation order never depends on the pool size.
+// With few heads the backward splits each head's key blocks into ranges, for
+// about kMinTasks tasks per call and at most kMaxSplits ranges per head (each
+// range keeps its own dq partial). Both are constants, so the order dq is
+// summed in never depends on the pool size.
 constexpr int64_t kMinTasks = 64;
 constexpr int64_t kMaxSplits = 16;
 
@@ -280,9 +281,10 @@ bool tile_masked(const MaskView& mask, bool causal, int64_t k0, int64_t kv, int6
   return mask.add || mask.keep || (causal && k0 + kv - 1 > q0 + off);
 }
 
-// The exponentials, which dominate the non-GEMM work. exp(-inf) must be
-// exactly 0: masked scores and rows with no visible key rely on it.
-// The forward's per-column bookkeeping is with them: a tile pass each.
+// The passes over a tile besides the products, in AVX2 where the CPU has it:
+// the exponentials, which dominate them (exp(-inf) must be exactly 0: masked
+// scores and rows with no visible key rely on it), and the forward's running
+// max and rescale per query.
 struct RowOps {
   // p = exp(s - m); l += p, elementwise over n entries (p may alias s).
   void (*exp_sum)(const float* s, const float* m, float* p, float* l, int64_t n);

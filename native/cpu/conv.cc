@@ -5,11 +5,14 @@
 //
 // The GEMM paths drive the packed SGEMM micro-kernels (gemm_kernels.h)
 // directly instead of materialising a column matrix: each task packs its
-// slice of the im2col matrix straight into the (kc, nr) panels the kernel
-// reads, so the columns never leave L2 and a 1x1 conv packs x as is. Every
-// task owns a disjoint block of the result and sums in a fixed order, so the
-// results do not depend on the thread count. Depthwise convs (one input
-// channel per group) use direct loops: their GEMMs would have a single row.
+// tile of the im2col matrix straight into the (kc, nr) panels the kernel
+// reads, so the columns stay in L2 and a 1x1 conv packs x as is, while the
+// weights are packed once per call and shared. Small feature maps put several
+// images in one tile. Every task owns a disjoint block of the result and sums
+// in an order fixed by the shape, so results do not depend on the thread
+// count (the weight gradient sums chunks of positions separately, then adds
+// them in chunk order). Depthwise convs (one input channel per group) use
+// direct loops: their GEMMs would have a single row.
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -159,28 +162,27 @@ void pack_a(const float* a, int64_t rs, int64_t cs, int64_t m, int64_t kc, int m
 // A GEMM's A operand packed once per call and shared by the tasks: `slots`
 // row blocks of up to `rows` rows each, every one packed for all k blocks of
 // depth kcb over [0, depth). Slot s's k block at pc starts at
-// panels(s) + pc * round_up(rows, mr). The storage is the calling thread's
-// (pool tasks never start convs, so it is not in use by an outer call).
+// panels(s) + pc * round_up(rows, mr).
 class PackedA {
  public:
   // fill(slot, pc, kc, dst) packs k block pc of a slot with pack_a.
   template <typename Fill>
   PackedA(int64_t slots, int64_t rows, int64_t depth, int64_t kcb, int mr, Fill&& fill)
-      : mpad_(round_up(rows, mr)), slot_floats_(mpad_ * depth) {
-    thread_local Scratch<float> storage;
-    data_ = storage.get(slots * slot_floats_);
+      : mpad_(round_up(rows, mr)),
+        slot_floats_(mpad_ * depth),
+        data_(new float[std::max<int64_t>(1, slots * slot_floats_)]) {
     const int64_t kblocks = ceil_div(depth, kcb);
     thread_pool().parallel_for(slots * kblocks, [&](int64_t item) {
       const int64_t s = item / kblocks, pc = item % kblocks * kcb;
       fill(s, pc, std::min(kcb, depth - pc), panels(s) + pc * mpad_);
     });
   }
-  float* panels(int64_t slot) const { return data_ + slot * slot_floats_; }
+  float* panels(int64_t slot) const { return data_.get() + slot * slot_floats_; }
   int64_t mpad() const { return mpad_; }
 
  private:
   int64_t mpad_, slot_floats_;
-  float* data_ = nullptr;
+  std::unique_ptr<float[]> data_;
 };
 
 // Row p of a packed B block: dst = pb + p * nr; src (ncols) goes into the
@@ -314,26 +316,26 @@ void col2im_row(const ConvGeom& g, const float* src, int64_t ky, int64_t kx, int
   }
 }
 
-// Small or strided output maps gather their im2col rows through offsets
-// shared by every channel instead: copying row runs costs a few calls per
-// output row, which dominates when rows are a few pixels long.
-bool gathers(const ConvGeom& g) { return g.wo < 32 || g.sw != 1; }
+// Small output maps gather their im2col rows through offsets shared by every
+// channel instead: copying row runs costs a few calls per output row, which
+// dominates when rows are a few pixels long.
+bool gathers(const ConvGeom& g) { return g.wo < 32; }
 
 // off (kH kW, len): where tap t = ky kW + kx of flat position q0 + j reads,
 // relative to channel 0 of image 0 of the positions (images C H W apart), or
 // -1 in the padding.
 void tap_offsets(const ConvGeom& g, int64_t q0, int64_t len, int64_t* off) {
   const int64_t hw = g.ho * g.wo, image = g.c * g.h * g.w;
-  for (int64_t ky = 0; ky < g.kh; ++ky) {
-    for (int64_t kx = 0; kx < g.kw; ++kx) {
-      int64_t* o = off + (ky * g.kw + kx) * len;
-      for_segments(q0, len, hw, [&](int64_t n, int64_t j, int64_t piece, int64_t at) {
-        for (int64_t e = 0; e < piece; ++e) {
-          const int64_t oy = (j + e) / g.wo, ox = (j + e) % g.wo;
-          const int64_t iy = oy * g.sh - g.pt + ky * g.dh, ix = ox * g.sw - g.pl + kx * g.dw;
-          o[at + e] = iy >= 0 && iy < g.h && ix >= 0 && ix < g.w ? n * image + iy * g.w + ix : -1;
-        }
-      });
+  for (int64_t j = 0; j < len; ++j) {
+    const int64_t q = q0 + j, rest = q % hw;
+    const int64_t iy0 = rest / g.wo * g.sh - g.pt, ix0 = rest % g.wo * g.sw - g.pl, base = q / hw * image;
+    for (int64_t ky = 0; ky < g.kh; ++ky) {
+      const int64_t iy = iy0 + ky * g.dh;
+      const bool row_in = iy >= 0 && iy < g.h;
+      for (int64_t kx = 0; kx < g.kw; ++kx) {
+        const int64_t ix = ix0 + kx * g.dw;
+        off[(ky * g.kw + kx) * len + j] = row_in && ix >= 0 && ix < g.w ? base + iy * g.w + ix : -1;
+      }
     }
   }
 }
@@ -346,8 +348,12 @@ bool is_pointwise(const ConvGeom& g) {
 // One input channel per group: direct loops instead of one-row GEMMs.
 bool is_depthwise(const ConvGeom& g) { return g.groups > 1 && g.cg() == 1; }
 
-// Tasks to aim for, so that uneven task costs still balance across threads.
-int64_t target_tasks() { return 4 * static_cast<int64_t>(thread_pool().size()); }
+// Tasks to aim for, so that uneven task costs still balance across threads
+// (splitting work further only costs re-packing on a single thread).
+int64_t target_tasks() {
+  const int64_t threads = thread_pool().size();
+  return threads == 1 ? 1 : 4 * threads;
+}
 
 // Output positions per GEMM column tile: a (kc, tile) block of packed columns
 // stays within L2.
@@ -397,10 +403,11 @@ void forward_gemm(const ConvGeom& g, const float* x, const float* w, const float
   while (col_tasks * mblocks < target_tasks() && m_units >= 8 * mblocks) mblocks *= 2;
   const int64_t mrows = ceil_div(m_units, mblocks) * kern.mr;
   // Slot (group, row block) holds weight rows [m0, m0 + mrows) of the group: (mrows, K).
-  const PackedA packed(g.groups * mblocks, mrows, K, kcb, kern.mr, [&](int64_t s, int64_t pc, int64_t kc, float* dst) {
+  auto fill = [&](int64_t s, int64_t pc, int64_t kc, float* dst) {
     const int64_t m0 = s % mblocks * mrows, m = std::min(og, m0 + mrows) - m0;
     pack_a(w + (s / mblocks * og + m0) * K + pc, K, 1, m, kc, kern.mr, kc * kern.mr, dst);
-  });
+  };
+  const PackedA packed(g.groups * mblocks, mrows, K, kcb, kern.mr, fill);
   const bool gather = !(pointwise && in_place) && gathers(g);
   thread_local Scratch<float> pb_buf, row_buf, c_buf;
   thread_local Scratch<int64_t> tap_buf;
@@ -576,10 +583,11 @@ void backward_input_gemm(const ConvGeom& g, const float* dy, const float* w, con
   const int64_t cblocks = ceil_div(g.cg(), chans);
   // Slot (group, channel block) holds W^T restricted to the block's rows:
   // A(r, o) = w[(gi og + o) K + c0 kH kW + r], (chans kH kW, O / groups).
-  const PackedA packed(g.groups * cblocks, chans * khw, og, kcb, kern.mr, [&](int64_t s, int64_t pc, int64_t kc, float* dst) {
+  auto fill = [&](int64_t s, int64_t pc, int64_t kc, float* dst) {
     const int64_t c0 = s % cblocks * chans, rows = (std::min(g.cg(), c0 + chans) - c0) * khw;
     pack_a(w + (s / cblocks * og + pc) * K + c0 * khw, 1, K, rows, kc, kern.mr, kc * kern.mr, dst);
-  });
+  };
+  const PackedA packed(g.groups * cblocks, chans * khw, og, kcb, kern.mr, fill);
   const bool gather = !in_place && gathers(g);
   thread_local Scratch<float> pb_buf, row_buf, cols_buf;
   thread_local Scratch<int64_t> tap_buf;
@@ -754,7 +762,9 @@ void backward_weight_gemm(const ConvGeom& g, const float* dy, const float* x, fl
 // Fills y (N, O, P) with the bias, or zeros, for convs with no input channels.
 void fill_bias(float* y, int64_t n, int64_t channels, int64_t per_channel, const float* bias) {
   parallel_range(n * channels, 1, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) std::fill(y + i * per_channel, y + (i + 1) * per_channel, bias ? bias[i % channels] : 0.0f);
+    for (int64_t i = b; i < e; ++i) {
+      std::fill(y + i * per_channel, y + (i + 1) * per_channel, bias ? bias[i % channels] : 0.0f);
+    }
   });
 }
 
