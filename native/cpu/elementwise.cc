@@ -8,11 +8,17 @@
 #include <utility>
 
 #include "../core/graph.h"
+#include "broadcast.h"
 #include "kernel_util.h"
 
 namespace tg {
 
 namespace {
+
+using broadcast::Plan;
+using broadcast::broadcasts_to;
+using broadcast::for_each_row;
+using broadcast::make_plan;
 
 constexpr int64_t kGrain = 1 << 14;
 // Columns of y one sum_to task accumulates at once: the accumulators stay in L1.
@@ -31,62 +37,6 @@ Shape broadcast_shapes(const Shape& a, const Shape& b) {
     out[rank - 1 - i] = da == 1 ? db : da;
   }
   return out;
-}
-
-// Whether `from` stretches to `to` by broadcasting alone.
-bool broadcasts_to(const Shape& from, const Shape& to) {
-  if (from.size() > to.size()) return false;
-  const size_t lead = to.size() - from.size();
-  for (size_t i = 0; i < from.size(); ++i) {
-    if (from[i] != 1 && from[i] != to[lead + i]) return false;
-  }
-  return true;
-}
-
-// An index space prepared for iteration: size-1 dims dropped, and neighbouring
-// dims merged wherever every operand steps through them as through one, so a
-// row broadcast over (N, D) stays two dims and a scalar over anything becomes
-// one. strides[d][k] is operand k's element step along dim d, 0 where operand k
-// is broadcast. Never empty: a one-element space is a single dim of size 1.
-template <size_t N>
-struct Plan {
-  Shape dims;
-  std::vector<std::array<int64_t, N>> strides;
-};
-
-// The iteration plan of a contiguous tensor of shape `space` reading
-// contiguous operands that broadcast to it.
-template <size_t N>
-Plan<N> make_plan(const Shape& space, const std::array<const Shape*, N>& operands) {
-  const size_t rank = space.size();
-  std::vector<std::array<int64_t, N>> full(rank);
-  for (size_t k = 0; k < N; ++k) {
-    const Shape& s = *operands[k];
-    int64_t step = 1;
-    for (size_t i = 0; i < rank; ++i) {  // i counts dims from the right
-      const int64_t size = i < s.size() ? s[s.size() - 1 - i] : 1;
-      full[rank - 1 - i][k] = size == 1 ? 0 : step;
-      step *= size;
-    }
-  }
-  Plan<N> p;
-  for (size_t d = 0; d < rank; ++d) {
-    if (space[d] == 1) continue;
-    bool merge = !p.dims.empty();
-    for (size_t k = 0; k < N && merge; ++k) merge = p.strides.back()[k] == full[d][k] * space[d];
-    if (merge) {
-      p.dims.back() *= space[d];
-      p.strides.back() = full[d];
-    } else {
-      p.dims.push_back(space[d]);
-      p.strides.push_back(full[d]);
-    }
-  }
-  if (p.dims.empty()) {
-    p.dims.push_back(1);
-    p.strides.push_back({});
-  }
-  return p;
 }
 
 // Steps through an index space in row-major order, keeping each operand's
@@ -122,34 +72,6 @@ class Walker {
   std::array<int64_t, N> off_{};
 };
 
-// Calls row(offsets, out_begin, len) for pieces of the plan's rows (its last
-// dim) in parallel: offsets[k] is operand k's element offset at flat output
-// index out_begin, and the piece covers len elements from there. Rows longer
-// than kGrain are split so that a single long row still uses the whole pool.
-template <size_t N, typename Row>
-void for_each_row(const Plan<N>& p, Row row) {
-  const int64_t len = p.dims.back();
-  const int64_t rows = shape_numel(p.dims) / len;
-  const int64_t piece = std::min(len, kGrain);
-  const int64_t pieces = (len + piece - 1) / piece;
-  const std::array<int64_t, N> inner = p.strides.back();
-  const Shape outer(p.dims.begin(), p.dims.end() - 1);
-  const std::vector<std::array<int64_t, N>> outer_strides(p.strides.begin(), p.strides.end() - 1);
-  parallel_range(rows * pieces, std::max<int64_t>(1, kGrain / piece), [&](int64_t b, int64_t e) {
-    Walker<N> w(outer, outer_strides);
-    w.seek(b / pieces);
-    for (int64_t t = b; t < e; ++t) {
-      if (t > b && t % pieces == 0) w.next();
-      const int64_t c0 = (t % pieces) * piece;
-      std::array<int64_t, N> off;
-      for (size_t k = 0; k < N; ++k) off[k] = w.offset(k) + c0 * inner[k];
-      row(off, (t / pieces) * len + c0, std::min(piece, len - c0));
-    }
-  });
-}
-
-// SA, SB: the operands' steps along a row, 0 (broadcast) or 1, fixed at
-// compile time so the broadcast value is hoisted and the loop vectorises.
 template <int SA, int SB, typename Op>
 void binary_rows(const Plan<2>& p, const float* pa, const float* pb, float* py, Op op) {
   for_each_row(p, [&](const std::array<int64_t, 2>& off, int64_t o, int64_t len) {

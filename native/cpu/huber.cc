@@ -19,16 +19,6 @@ namespace {
 
 constexpr int64_t kGrain = 1 << 14;
 
-enum class Reduction { none, mean, sum };
-
-Reduction parse_reduction(const Attrs& a) {
-  const std::string r = a.get_string("reduction", "mean");
-  if (r == "mean") return Reduction::mean;
-  if (r == "sum") return Reduction::sum;
-  if (r == "none") return Reduction::none;
-  fail("ERR_TG_ARG", "unknown reduction '", r, "' (expected 'mean', 'sum' or 'none')");
-}
-
 // The threshold (beta or delta) and the reduction, checked as PyTorch does.
 struct Config {
   double t;

@@ -3,6 +3,7 @@
 #pragma once
 #include <algorithm>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "../core/error.h"
@@ -53,6 +54,17 @@ inline std::vector<TensorSpec> infer_backward_like_1(const std::vector<TensorSpe
   require_float32(in[1], "the saved input");
   require_same_shape(in[0], "dy", in[1], "the saved input");
   return {in[1]};
+}
+
+// The `reduction` attribute of the loss ops, as torch.nn.functional's.
+enum class Reduction { none, mean, sum };
+
+inline Reduction parse_reduction(const Attrs& a) {
+  const std::string r = a.get_string("reduction", "mean");
+  if (r == "mean") return Reduction::mean;
+  if (r == "sum") return Reduction::sum;
+  if (r == "none") return Reduction::none;
+  fail("ERR_TG_ARG", "unknown reduction '", r, "' (expected 'mean', 'sum' or 'none')");
 }
 
 }  // namespace tg

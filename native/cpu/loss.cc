@@ -15,16 +15,6 @@ namespace {
 
 constexpr int64_t kGrain = 1 << 14;
 
-enum class Reduction { none, mean, sum };
-
-Reduction parse_reduction(const Attrs& a) {
-  const std::string r = a.get_string("reduction", "mean");
-  if (r == "mean") return Reduction::mean;
-  if (r == "sum") return Reduction::sum;
-  if (r == "none") return Reduction::none;
-  fail("ERR_TG_ARG", "unknown reduction '", r, "' (expected 'mean', 'sum' or 'none')");
-}
-
 // The loss (or the dy of its backward op): a scalar unless reduction is 'none'.
 Shape reduced_shape(Reduction r, const Shape& elementwise) { return r == Reduction::none ? elementwise : Shape{}; }
 
