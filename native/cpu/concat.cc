@@ -24,22 +24,6 @@ int64_t prod(const Shape& s, size_t begin, size_t end) {
   return n;
 }
 
-// Calls fn(r, begin, end) for pieces [begin, end) of `rows` rows of `len`
-// units each, in parallel; long rows are split so a single row still spreads
-// over the pool.
-template <typename Fn>
-void for_row_pieces(int64_t rows, int64_t len, int64_t grain, Fn fn) {
-  if (rows <= 0 || len <= 0) return;
-  const int64_t piece = std::min(len, grain);
-  const int64_t pieces = (len + piece - 1) / piece;
-  parallel_range(rows * pieces, std::max<int64_t>(1, grain / piece), [&](int64_t b, int64_t e) {
-    for (int64_t t = b; t < e; ++t) {
-      const int64_t c0 = (t % pieces) * piece;
-      fn(t / pieces, c0, std::min(len, c0 + piece));
-    }
-  });
-}
-
 // ---- concat(x0, x1?, ..., x15?){axis=0} ----
 // The registry takes a fixed list of inputs, so concat joins at most 16
 // tensors; join more with nested concats.

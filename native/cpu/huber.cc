@@ -72,23 +72,6 @@ void check_pair(const std::vector<TensorSpec>& in, size_t first) {
   require_same_shape(in[first], "x", in[first + 1], "target");
 }
 
-// Sums f(i) over [0, n) in float64. Blocks of `block` items are summed in
-// parallel and then added in order, so the total is the same on any pool size.
-template <typename Fn>
-double ordered_sum(int64_t n, int64_t block, Fn f) {
-  if (n <= 0) return 0.0;
-  std::vector<double> partial(static_cast<size_t>((n + block - 1) / block));
-  thread_pool().parallel_for(static_cast<int64_t>(partial.size()), [&](int64_t b) {
-    const int64_t end = std::min(n, (b + 1) * block);
-    double s = 0.0;
-    for (int64_t i = b * block; i < end; ++i) s += f(i);
-    partial[static_cast<size_t>(b)] = s;
-  });
-  double total = 0.0;
-  for (double p : partial) total += p;
-  return total;
-}
-
 // ---- smooth_l1 / huber(x, target){beta | delta, reduction} ----
 
 std::vector<TensorSpec> infer_loss(const std::vector<TensorSpec>& in, const Attrs& a, bool huber) {

@@ -41,22 +41,6 @@ void require_index_dtype(const TensorSpec& s, const char* what) {
            dtype_name(s.dtype));
 }
 
-// Calls fn(r, begin, end) for pieces [begin, end) of `rows` rows of `len`
-// elements each, in parallel; long rows are split so a single row still
-// spreads over the pool.
-template <typename Fn>
-void for_row_pieces(int64_t rows, int64_t len, int64_t grain, Fn fn) {
-  if (rows <= 0 || len <= 0) return;
-  const int64_t piece = std::min(len, grain);
-  const int64_t pieces = (len + piece - 1) / piece;
-  parallel_range(rows * pieces, std::max<int64_t>(1, grain / piece), [&](int64_t b, int64_t e) {
-    for (int64_t t = b; t < e; ++t) {
-      const int64_t c0 = (t % pieces) * piece;
-      fn(t / pieces, c0, std::min(len, c0 + piece));
-    }
-  });
-}
-
 // Calls fn(const I*) with the index tensor's data, I = int32_t or int64_t.
 template <typename Fn>
 void with_indices(const Tensor& t, Fn&& fn) {

@@ -26,6 +26,39 @@ void parallel_range(int64_t n, int64_t grain, Fn&& fn) {
   });
 }
 
+// Sums f(i) over [0, n) in float64. Blocks of `block` items are summed in
+// parallel and then added in order, so the total is the same on any pool size.
+template <typename Fn>
+inline double ordered_sum(int64_t n, int64_t block, Fn f) {
+  if (n <= 0) return 0.0;
+  std::vector<double> partial(static_cast<size_t>((n + block - 1) / block));
+  thread_pool().parallel_for(static_cast<int64_t>(partial.size()), [&](int64_t b) {
+    const int64_t end = std::min(n, (b + 1) * block);
+    double s = 0.0;
+    for (int64_t i = b * block; i < end; ++i) s += f(i);
+    partial[static_cast<size_t>(b)] = s;
+  });
+  double total = 0.0;
+  for (double p : partial) total += p;
+  return total;
+}
+
+// Calls fn(r, begin, end) for pieces [begin, end) of `rows` rows of `len`
+// elements each, in parallel; long rows are split so a single row still spreads
+// over the pool.
+template <typename Fn>
+void for_row_pieces(int64_t rows, int64_t len, int64_t grain, Fn fn) {
+  if (rows <= 0 || len <= 0) return;
+  const int64_t piece = std::min(len, grain);
+  const int64_t pieces = (len + piece - 1) / piece;
+  parallel_range(rows * pieces, std::max<int64_t>(1, grain / piece), [&](int64_t b, int64_t e) {
+    for (int64_t t = b; t < e; ++t) {
+      const int64_t c0 = (t % pieces) * piece;
+      fn(t / pieces, c0, std::min(len, c0 + piece));
+    }
+  });
+}
+
 inline void require_float32(const TensorSpec& s, const char* what) {
   TG_CHECK(s.dtype == DType::f32, "ERR_TG_DTYPE", what, " must be f32, got ", dtype_name(s.dtype));
 }
