@@ -727,24 +727,31 @@ void cpu_layer_norm_forward(const std::vector<Tensor>& in, const std::vector<Ten
   });
 }
 
-std::vector<ValueId> grad_layer_norm(GraphBuilder& g, const GradContext& c) {
+// The rule layer_norm and group_norm share: one fused backward op from the
+// saved (mean, rstd), told by output_mask which of dx, dweight, dbias to make,
+// plus the path through the statistics when they receive gradients too.
+std::vector<ValueId> grad_row_norm(GraphBuilder& g, const GradContext& c, const char* backward_op, Attrs a) {
   const ValueId dy = c.grad_outputs[0];
   const bool has_w = c.inputs.size() > 1, has_b = c.inputs.size() > 2;
   std::vector<ValueId> grads(c.inputs.size(), kNoValue);
   const bool dx = c.needs_grad[0], dw = has_w && c.needs_grad[1], db = has_b && c.needs_grad[2];
   if (dy != kNoValue && (dx || dw || db)) {
-    Attrs a;
-    a.set("normalized_shape", c.attrs.require_ints("normalized_shape"));
     a.set("output_mask", mask_attr(dx, dw, db));
     std::vector<ValueId> in{dy, c.inputs[0], c.outputs[1], c.outputs[2]};
     if (has_w) in.push_back(c.inputs[1]);
-    const std::vector<ValueId> r = g.add("layer_norm_backward", in, a);
+    const std::vector<ValueId> r = g.add(backward_op, in, a);
     if (dx) grads[0] = r[0];
     if (dw) grads[1] = r[1];
     if (db) grads[2] = r[2];
   }
   if (dx) grads[0] = row_stats_grad(g, c, grads[0]);
   return grads;
+}
+
+std::vector<ValueId> grad_layer_norm(GraphBuilder& g, const GradContext& c) {
+  Attrs a;
+  a.set("normalized_shape", c.attrs.require_ints("normalized_shape"));
+  return grad_row_norm(g, c, "layer_norm_backward", a);
 }
 
 // ---- layer_norm_backward(dy, x, mean, rstd, weight?){normalized_shape, output_mask} ----
@@ -900,23 +907,9 @@ void cpu_group_norm_forward(const std::vector<Tensor>& in, const std::vector<Ten
 }
 
 std::vector<ValueId> grad_group_norm(GraphBuilder& g, const GradContext& c) {
-  const ValueId dy = c.grad_outputs[0];
-  const bool has_w = c.inputs.size() > 1, has_b = c.inputs.size() > 2;
-  std::vector<ValueId> grads(c.inputs.size(), kNoValue);
-  const bool dx = c.needs_grad[0], dw = has_w && c.needs_grad[1], db = has_b && c.needs_grad[2];
-  if (dy != kNoValue && (dx || dw || db)) {
-    Attrs a;
-    a.set("num_groups", c.attrs.require_int("num_groups"));
-    a.set("output_mask", mask_attr(dx, dw, db));
-    std::vector<ValueId> in{dy, c.inputs[0], c.outputs[1], c.outputs[2]};
-    if (has_w) in.push_back(c.inputs[1]);
-    const std::vector<ValueId> r = g.add("group_norm_backward", in, a);
-    if (dx) grads[0] = r[0];
-    if (dw) grads[1] = r[1];
-    if (db) grads[2] = r[2];
-  }
-  if (dx) grads[0] = row_stats_grad(g, c, grads[0]);
-  return grads;
+  Attrs a;
+  a.set("num_groups", c.attrs.require_int("num_groups"));
+  return grad_row_norm(g, c, "group_norm_backward", a);
 }
 
 // ---- group_norm_backward(dy, x, mean, rstd, weight?){num_groups, output_mask} ----
