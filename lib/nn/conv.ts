@@ -7,6 +7,23 @@ import { uniform } from '../random.js';
 import { Model } from './module.js';
 import { nodeName, pair, positiveInt } from './util.js';
 
+function checkGroups(where: string, inChannels: number, outChannels: number, groups: number): number {
+  positiveInt(where, 'inChannels', inChannels);
+  positiveInt(where, 'outChannels', outChannels);
+  positiveInt(where, 'groups', groups);
+  if (inChannels % groups || outChannels % groups) {
+    throw invalid('ERR_TG_ARG', where, 'groups', `a divisor of inChannels (${inChannels}) and outChannels (${outChannels})`, groups);
+  }
+  return groups;
+}
+
+/** The weight of `shape` and an optional bias of `outChannels`, both U(-1/sqrt(fanIn), 1/sqrt(fanIn)). */
+function initWeightAndBias(register: (name: string, shape: number[], init: Float32Array) => unknown, shape: number[], fanIn: number, outChannels: number, bias: boolean): void {
+  const bound = 1 / Math.sqrt(fanIn);
+  register('weight', shape, uniform(shape.reduce((a, b) => a * b, 1), -bound, bound));
+  if (bias) register('bias', [outChannels], uniform(outChannels, -bound, bound));
+}
+
 export interface Conv2dOptions {
   stride?: number | [number, number];
   /** An int, a pair, or 'same' (stride 1). */
@@ -31,12 +48,7 @@ export class Conv2d extends Model {
   ) {
     super();
     const where = 'nn.Conv2d';
-    positiveInt(where, 'inChannels', inChannels);
-    positiveInt(where, 'outChannels', outChannels);
-    this.groups = positiveInt(where, 'groups', groups);
-    if (inChannels % groups || outChannels % groups) {
-      throw invalid('ERR_TG_ARG', where, 'groups', `a divisor of inChannels (${inChannels}) and outChannels (${outChannels})`, groups);
-    }
+    this.groups = checkGroups(where, inChannels, outChannels, groups);
     const [kh, kw] = pair(where, 'kernelSize', kernelSize, 1);
     this.stride = pair(where, 'stride', stride, 1);
     this.dilation = pair(where, 'dilation', dilation, 1);
@@ -45,16 +57,12 @@ export class Conv2d extends Model {
     }
     this.padding = padding === 'same' ? 'same' : padding === 'valid' ? [0, 0] : pair(where, 'padding', padding);
     this.hasBias = bias;
-    const fanIn = (inChannels / groups) * kh * kw;
-    const bound = 1 / Math.sqrt(fanIn);
-    const shape = [outChannels, inChannels / groups, kh, kw];
-    this.registerParameter('weight', shape, uniform(shape.reduce((a, b) => a * b, 1), -bound, bound));
-    if (bias) this.registerParameter('bias', [outChannels], uniform(outChannels, -bound, bound));
+    const register = this.registerParameter.bind(this);
+    initWeightAndBias(register, [outChannels, inChannels / groups, kh, kw], (inChannels / groups) * kh * kw, outChannels, bias);
   }
 
   build(g: GraphBuilder, x: Value, prefix: string): Value {
-    const inputs = [x, this.paramValue(g, prefix, 'weight')];
-    if (this.hasBias) inputs.push(this.paramValue(g, prefix, 'bias'));
+    const inputs = this.withWeightAndBias(g, prefix, x);
     return g.op1(
       'conv2d',
       inputs,
@@ -89,12 +97,7 @@ export class ConvTranspose2d extends Model {
   ) {
     super();
     const where = 'nn.ConvTranspose2d';
-    positiveInt(where, 'inChannels', inChannels);
-    positiveInt(where, 'outChannels', outChannels);
-    this.groups = positiveInt(where, 'groups', groups);
-    if (inChannels % groups || outChannels % groups) {
-      throw invalid('ERR_TG_ARG', where, 'groups', `a divisor of inChannels (${inChannels}) and outChannels (${outChannels})`, groups);
-    }
+    this.groups = checkGroups(where, inChannels, outChannels, groups);
     const [kh, kw] = pair(where, 'kernelSize', kernelSize, 1);
     this.stride = pair(where, 'stride', stride, 1);
     this.padding = pair(where, 'padding', padding);
@@ -102,15 +105,12 @@ export class ConvTranspose2d extends Model {
     this.dilation = pair(where, 'dilation', dilation, 1);
     this.hasBias = bias;
     // PyTorch computes fan_in from weight.size(1): outChannels / groups.
-    const bound = 1 / Math.sqrt((outChannels / groups) * kh * kw);
-    const shape = [inChannels, outChannels / groups, kh, kw];
-    this.registerParameter('weight', shape, uniform(shape.reduce((a, b) => a * b, 1), -bound, bound));
-    if (bias) this.registerParameter('bias', [outChannels], uniform(outChannels, -bound, bound));
+    const register = this.registerParameter.bind(this);
+    initWeightAndBias(register, [inChannels, outChannels / groups, kh, kw], (outChannels / groups) * kh * kw, outChannels, bias);
   }
 
   build(g: GraphBuilder, x: Value, prefix: string): Value {
-    const inputs = [x, this.paramValue(g, prefix, 'weight')];
-    if (this.hasBias) inputs.push(this.paramValue(g, prefix, 'bias'));
+    const inputs = this.withWeightAndBias(g, prefix, x);
     return g.op1(
       'conv_transpose2d',
       inputs,

@@ -27,9 +27,7 @@ export class Linear extends Model {
   }
 
   build(g: GraphBuilder, x: Value, prefix: string): Value {
-    const inputs = [x, this.paramValue(g, prefix, 'weight')];
-    if (this.hasBias) inputs.push(this.paramValue(g, prefix, 'bias'));
-    return g.op1('linear', inputs, {}, prefix.slice(0, -1) || 'linear');
+    return g.op1('linear', this.withWeightAndBias(g, prefix, x), {}, prefix.slice(0, -1) || 'linear');
   }
 }
 

@@ -72,6 +72,13 @@ export abstract class Model {
     return g.param(prefix + name, p.tensor.shape);
   }
 
+  /** [x, weight, bias] for the own parameters this model has, in that order (Linear, Conv2d, LayerNorm, ...). */
+  protected withWeightAndBias(g: GraphBuilder, prefix: string, x: Value): Value[] {
+    const inputs = [x];
+    for (const name of ['weight', 'bias']) if (this.ownParams.has(name)) inputs.push(this.paramValue(g, prefix, name));
+    return inputs;
+  }
+
   private *walk(prefix = ''): Generator<[string, Parameter]> {
     for (const [name, p] of this.ownParams) yield [prefix + name, p];
     for (const [name, child] of this.children) yield* child.walk(`${prefix}${name}.`);

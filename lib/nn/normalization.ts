@@ -104,9 +104,7 @@ export class LayerNorm extends Model {
   }
 
   build(g: GraphBuilder, x: Value, prefix: string): Value {
-    const inputs = [x];
-    if (this.affine) inputs.push(this.paramValue(g, prefix, 'weight'), this.paramValue(g, prefix, 'bias'));
-    return g.op('layer_norm', inputs, { normalized_shape: this.normalizedShape, eps: this.eps }, nodeName(prefix, 'layer_norm'))[0];
+    return g.op('layer_norm', this.withWeightAndBias(g, prefix, x), { normalized_shape: this.normalizedShape, eps: this.eps }, nodeName(prefix, 'layer_norm'))[0];
   }
 }
 
@@ -139,8 +137,6 @@ export class GroupNorm extends Model {
   }
 
   build(g: GraphBuilder, x: Value, prefix: string): Value {
-    const inputs = [x];
-    if (this.affine) inputs.push(this.paramValue(g, prefix, 'weight'), this.paramValue(g, prefix, 'bias'));
-    return g.op('group_norm', inputs, { num_groups: this.numGroups, eps: this.eps }, nodeName(prefix, 'group_norm'))[0];
+    return g.op('group_norm', this.withWeightAndBias(g, prefix, x), { num_groups: this.numGroups, eps: this.eps }, nodeName(prefix, 'group_norm'))[0];
   }
 }
