@@ -9,6 +9,8 @@ export type ErrorCode =
   | 'ERR_TG_OOM'
   | 'ERR_TG_CUDA'
   | 'ERR_TG_ADDON'
+  | 'ERR_TG_FORMAT' // a malformed, truncated or refused file (weights, checkpoints)
+  | 'ERR_TG_IO' // a file or download that could not be read or written
   | 'ERR_TG_INTERNAL';
 
 export interface TgError extends Error {
