@@ -26,6 +26,18 @@ test('parameter and buffer names and shapes follow torch.nn', async () => {
   assert.equal(new nn.MaxPool2d(3, { stride: 2, padding: 1 }).parameters(), {});
 });
 
+test('BatchNorm2d without running statistics: batch statistics in eval mode too, no buffers saved', async () => {
+  const bn = new nn.BatchNorm2d(2, { trackRunningStats: false });
+  assert.equal(Object.keys(await bn.stateDict()), ['weight', 'bias'], 'as torch: no running_mean, running_var or counter');
+  // Channel 0 holds 10..13 and channel 1 holds -3..0, far from running stats of (0, 1).
+  const x = tg.tensor(new Float32Array([10, 11, 12, 13, -3, -2, -1, 0]), [1, 2, 2, 2]);
+  const y = (await bn.predict(x)).data;
+  const invstd = 1 / Math.sqrt(1.25 + 1e-5);
+  const expected = [-1.5, -0.5, 0.5, 1.5, -1.5, -0.5, 0.5, 1.5].map((v) => v * invstd);
+  y.forEach((v, i) => assert.ok(Math.abs(v - expected[i]) < 1e-5, `y[${i}] = ${v}, expected ${expected[i]}`));
+  assert.throws(() => new nn.BatchNorm2d(2, { momentum: null }), /momentum must be a number in \[0, 1\]/);
+});
+
 test('initial values follow torch.nn defaults', async () => {
   tg.manualSeed(1);
   const conv = new nn.Conv2d(4, 6, 3);

@@ -18,6 +18,8 @@ type Buffer = Tensor<'f32'> | Tensor<'i64'>;
 export abstract class Model {
   private readonly ownParams = new Map<string, Parameter>();
   private readonly ownBuffers = new Map<string, Buffer>();
+  /** Buffers left out of the state dict (PyTorch's register_buffer(..., persistent=False)). */
+  private readonly nonPersistent = new Set<string>();
   private readonly children = new Map<string, Model>();
   private predictSession?: Session;
 
@@ -30,8 +32,9 @@ export abstract class Model {
     return t;
   }
 
-  protected registerBuffer(name: string, tensor: Buffer): Buffer {
+  protected registerBuffer(name: string, tensor: Buffer, { persistent = true } = {}): Buffer {
     this.ownBuffers.set(name, tensor);
+    if (!persistent) this.nonPersistent.add(name);
     return tensor;
   }
 
@@ -84,9 +87,9 @@ export abstract class Model {
     for (const [name, child] of this.children) yield* child.walk(`${prefix}${name}.`);
   }
 
-  private *walkBuffers(prefix = ''): Generator<[string, Buffer]> {
-    for (const [name, b] of this.ownBuffers) yield [prefix + name, b];
-    for (const [name, child] of this.children) yield* child.walkBuffers(`${prefix}${name}.`);
+  private *walkBuffers(prefix = '', persistentOnly = false): Generator<[string, Buffer]> {
+    for (const [name, b] of this.ownBuffers) if (!persistentOnly || !this.nonPersistent.has(name)) yield [prefix + name, b];
+    for (const [name, child] of this.children) yield* child.walkBuffers(`${prefix}${name}.`, persistentOnly);
   }
 
   /** The live buffers (running statistics, counters) by full name. */
@@ -114,7 +117,7 @@ export abstract class Model {
   }
 
   private entries(): Array<[string, Buffer]> {
-    return [...[...this.walk()].map(([n, p]) => [n, p.tensor] as [string, Buffer]), ...this.walkBuffers()];
+    return [...[...this.walk()].map(([n, p]) => [n, p.tensor] as [string, Buffer]), ...this.walkBuffers('', true)];
   }
 
   /**

@@ -2,7 +2,7 @@
 // same arguments, parameter and buffer names (weight, bias, running_mean,
 // running_var, num_batches_tracked) and initial values.
 import { invalid } from '../errors.js';
-import type { GraphBuilder, Value } from '../graph.js';
+import type { Attrs, GraphBuilder, Value } from '../graph.js';
 import { Tensor } from '../tensor.js';
 import { Model } from './module.js';
 import { nodeName, positiveInt } from './util.js';
@@ -18,7 +18,9 @@ export interface BatchNormOptions {
  * Batch normalization over the channel dimension of (N, C, ...) inputs. In
  * training mode it normalises with the batch statistics and updates the
  * running ones; in eval mode, and whenever its own parameters are frozen (the
- * usual transfer-learning choice), it uses the running statistics.
+ * usual transfer-learning choice), it uses the running statistics. With
+ * trackRunningStats false it always uses the batch's, as PyTorch does.
+ * (PyTorch's momentum=None, a cumulative average, is not supported.)
  */
 export class BatchNorm2d extends Model {
   readonly eps: number;
@@ -34,7 +36,10 @@ export class BatchNorm2d extends Model {
     const where = `nn.${this.constructor.name}`;
     positiveInt(where, 'numFeatures', numFeatures);
     if (!(eps > 0)) throw invalid('ERR_TG_ARG', where, 'eps', 'a number > 0', eps);
-    if (!(momentum >= 0 && momentum <= 1)) throw invalid('ERR_TG_ARG', where, 'momentum', 'a number in [0, 1]', momentum);
+    if (typeof momentum !== 'number' || !(momentum >= 0 && momentum <= 1)) {
+      // null would be PyTorch's cumulative average, which the op does not do.
+      throw invalid('ERR_TG_ARG', where, 'momentum', 'a number in [0, 1] (a cumulative average is not supported)', momentum);
+    }
     this.eps = eps;
     this.momentum = momentum;
     this.affine = affine;
@@ -43,10 +48,14 @@ export class BatchNorm2d extends Model {
       this.registerParameter('weight', [numFeatures], new Float32Array(numFeatures).fill(1));
       this.registerParameter('bias', [numFeatures], new Float32Array(numFeatures));
     }
-    // Without tracking, the statistics are always the batch's: the buffers
-    // still exist in the graph but are never read in place of them.
-    this.registerBuffer('running_mean', new Tensor(new Float32Array(numFeatures), [numFeatures], 'f32'));
-    this.registerBuffer('running_var', new Tensor(new Float32Array(numFeatures).fill(1), [numFeatures], 'f32'));
+    // Without tracking, the statistics are always the batch's (in eval mode
+    // too) and PyTorch has no running buffers: ours stay out of the state
+    // dict, read by the op but never in place of the batch's.
+    const persistent = trackRunningStats;
+    this.registerBuffer('running_mean', new Tensor(new Float32Array(numFeatures), [numFeatures], 'f32'), { persistent });
+    this.registerBuffer('running_var', new Tensor(new Float32Array(numFeatures).fill(1), [numFeatures], 'f32'), {
+      persistent,
+    });
     if (trackRunningStats) this.registerBuffer('num_batches_tracked', new Tensor(new BigInt64Array(1), [], 'i64'));
   }
 
@@ -56,12 +65,10 @@ export class BatchNorm2d extends Model {
     const inputs = [x, this.bufferValue(g, prefix, 'running_mean'), this.bufferValue(g, prefix, 'running_var')];
     if (this.affine) inputs.push(this.paramValue(g, prefix, 'weight'), this.paramValue(g, prefix, 'bias'));
     const frozen = this.affine && this.ownParametersFrozen();
-    const [y, , , mean, variance] = g.op(
-      'batch_norm',
-      inputs,
-      { momentum: this.momentum, eps: this.eps, use_running_stats: this.trackRunningStats && frozen },
-      name,
-    );
+    const attrs: Attrs = this.trackRunningStats
+      ? { momentum: this.momentum, eps: this.eps, use_running_stats: frozen }
+      : { momentum: this.momentum, eps: this.eps, use_batch_stats: true };
+    const [y, , , mean, variance] = g.op('batch_norm', inputs, attrs, name);
     if (this.trackRunningStats && !frozen) {
       g.update(prefix + 'running_mean', mean);
       g.update(prefix + 'running_var', variance);

@@ -406,23 +406,46 @@ void channel_map(const float* p, const float* q, float* out, const NCL& s, const
   });
 }
 
-// ---- batch_norm(x, running_mean, running_var, weight?, bias?){momentum, eps, use_running_stats} ----
+// ---- batch_norm(x, running_mean, running_var, weight?, bias?){momentum, eps, use_running_stats, use_batch_stats} ----
+
+// Which statistics normalise: use_running_stats (a frozen layer) always takes
+// the running ones; use_batch_stats (track_running_stats=False, where PyTorch
+// has no running statistics at all) always the batch's, in eval mode too.
+struct BnMode {
+  bool use_running_stats, use_batch_stats;
+};
+
+BnMode bn_mode(const Attrs& a) {
+  const BnMode mode{a.get_bool("use_running_stats", false), a.get_bool("use_batch_stats", false)};
+  TG_CHECK(!(mode.use_running_stats && mode.use_batch_stats), "ERR_TG_ARG",
+           "attributes 'use_running_stats' and 'use_batch_stats' cannot both be true");
+  return mode;
+}
+
+void set_mode(Attrs& a, const BnMode& mode) {
+  a.set("use_running_stats", mode.use_running_stats);
+  a.set("use_batch_stats", mode.use_batch_stats);
+}
+
+// Batch statistics (and the running-average update) in training mode unless
+// the layer is frozen; the running statistics otherwise.
+bool batch_stats(const BnMode& mode, const RunContext& ctx) {
+  return mode.use_batch_stats || (ctx.training && !mode.use_running_stats);
+}
 
 struct BnConfig {
   double momentum, eps;
-  bool use_running_stats;
+  BnMode mode;
 };
 
 BnConfig bn_config(const Attrs& a) {
-  const BnConfig cfg{a.get_float("momentum", 0.1), read_eps(a), a.get_bool("use_running_stats", false)};
+  const BnConfig cfg{a.get_float("momentum", 0.1), read_eps(a), bn_mode(a)};
   TG_CHECK(cfg.momentum >= 0.0 && cfg.momentum <= 1.0, "ERR_TG_ARG", "attribute 'momentum' must be in [0, 1], got ",
            cfg.momentum);
   return cfg;
 }
 
-// Batch statistics (and the running-average update) in training mode unless
-// the layer is frozen; the running statistics otherwise.
-bool batch_stats(const BnConfig& cfg, const RunContext& ctx) { return ctx.training && !cfg.use_running_stats; }
+bool batch_stats(const BnConfig& cfg, const RunContext& ctx) { return batch_stats(cfg.mode, ctx); }
 
 std::vector<TensorSpec> infer_batch_norm(const std::vector<TensorSpec>& in, const Attrs& a) {
   bn_config(a);
@@ -492,11 +515,11 @@ std::vector<ValueId> grad_batch_norm(GraphBuilder& g, const GradContext& c) {
   std::vector<ValueId> grads(c.inputs.size(), kNoValue);
   const bool dx = c.needs_grad[0], dw = has_w && c.needs_grad[3], db = has_b && c.needs_grad[4];
   // Which statistics to use is only known when the graph runs (RunContext),
-  // so the backward ops read it too; use_running_stats travels in the attrs.
-  const bool frozen = c.attrs.get_bool("use_running_stats", false);
+  // so the backward ops read it too; the mode travels in the attrs.
+  const BnMode mode = bn_mode(c.attrs);
   if (dy != kNoValue && (dx || dw || db)) {
     Attrs a;
-    a.set("use_running_stats", frozen);
+    set_mode(a, mode);
     a.set("output_mask", mask_attr(dx, dw, db));
     std::vector<ValueId> in{dy, x, save_mean, save_invstd};
     if (has_w) in.push_back(c.inputs[3]);
@@ -516,16 +539,16 @@ std::vector<ValueId> grad_batch_norm(GraphBuilder& g, const GradContext& c) {
     }
     Attrs a;
     a.set("momentum", c.attrs.get_float("momentum", 0.1));
-    a.set("use_running_stats", frozen);
+    set_mode(a, mode);
     grads[0] = add_grad(g, grads[0], g.add1("batch_norm_stats_backward", in, a));
   }
   return grads;  // the running statistics are buffers: no gradient
 }
 
-// ---- batch_norm_backward(dy, x, save_mean, save_invstd, weight?){use_running_stats, output_mask} ----
+// ---- batch_norm_backward(dy, x, save_mean, save_invstd, weight?){use_running_stats, use_batch_stats, output_mask} ----
 
 std::vector<TensorSpec> infer_batch_norm_backward(const std::vector<TensorSpec>& in, const Attrs& a) {
-  a.get_bool("use_running_stats", false);
+  bn_mode(a);
   require_float32(in[0], "dy");
   require_channels_first(in[1], "x");
   require_same_shape(in[0], "dy", in[1], "x");
@@ -538,7 +561,7 @@ std::vector<TensorSpec> infer_batch_norm_backward(const std::vector<TensorSpec>&
 // dy, x, dx: (N, C, L); save_mean, save_invstd, weight, dweight, dbias: (C).
 void cpu_batch_norm_backward(const std::vector<Tensor>& in, const std::vector<Tensor>& out, const Attrs& attrs,
                              const RunContext& ctx) {
-  const bool batch = ctx.training && !attrs.get_bool("use_running_stats", false);
+  const bool batch = batch_stats(bn_mode(attrs), ctx);
   const std::array<bool, 3> mask = output_mask(attrs);
   const NCL s = ncl_of(in[1].shape());
   const int64_t m = s.n * s.l;
@@ -581,7 +604,7 @@ void cpu_batch_norm_backward(const std::vector<Tensor>& in, const std::vector<Te
 }
 
 // ---- batch_norm_stats_backward(x, save_mean, save_invstd, dsave_mean, dsave_invstd,
-//      dnew_running_mean, dnew_running_var){momentum, use_running_stats} ----
+//      dnew_running_mean, dnew_running_var){momentum, use_running_stats, use_batch_stats} ----
 
 std::vector<TensorSpec> infer_batch_norm_stats_backward(const std::vector<TensorSpec>& in, const Attrs& a) {
   bn_config(a);
@@ -996,18 +1019,19 @@ void cpu_group_norm_backward(const std::vector<Tensor>& in, const std::vector<Te
 TG_REGISTER_OP({"batch_norm", {"x", "running_mean", "running_var", "weight?", "bias?"}, 5, infer_batch_norm,
                 cpu_batch_norm_forward, grad_batch_norm,
                 "F.batch_norm over x (N, C, ...) per channel; outputs y, save_mean, save_invstd, new_running_mean, "
-                "new_running_var (C each). Training (unless use_running_stats): batch statistics, new running = "
-                "(1 - momentum) running + momentum batch (unbiased var); else the running statistics, copied"});
+                "new_running_var (C each). Training (unless use_running_stats) or use_batch_stats: batch statistics, "
+                "new running = (1 - momentum) running + momentum batch (unbiased var); else the running statistics, "
+                "copied"});
 TG_REGISTER_OP({"batch_norm_backward", {"dy", "x", "save_mean", "save_invstd", "weight?"}, 3,
                 infer_batch_norm_backward, cpu_batch_norm_backward, nullptr,
-                "dx, dweight, dbias (C) of batch_norm's y: through the batch statistics in training unless "
-                "use_running_stats, else dx = dy weight invstd; output_mask [dx, dw, db] leaves others (0)"});
+                "dx, dweight, dbias (C) of batch_norm's y: through the batch statistics when batch_norm used them, "
+                "else dx = dy weight invstd; output_mask [dx, dw, db] leaves others (0)"});
 TG_REGISTER_OP({"batch_norm_stats_backward",
                 {"x", "save_mean", "save_invstd", "dsave_mean", "dsave_invstd", "dnew_running_mean",
                  "dnew_running_var"},
                 1, infer_batch_norm_stats_backward, cpu_batch_norm_stats_backward, nullptr,
                 "dx reaching x (N, C, ...) through batch_norm's statistics outputs (C each) with batch statistics; "
-                "zeros when the running statistics are used (attributes momentum, use_running_stats)"});
+                "zeros when the running statistics are used (attributes momentum, use_running_stats, use_batch_stats)"});
 TG_REGISTER_OP({"layer_norm", {"x", "weight?", "bias?"}, 3, infer_layer_norm, cpu_layer_norm_forward,
                 grad_layer_norm,
                 "F.layer_norm of x (..., *normalized_shape) over its last dims: y like x, mean and rstd "

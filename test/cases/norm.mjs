@@ -27,10 +27,14 @@ const sum = (xs) => xs.reduce((a, b) => a + b, 0);
 
 // F.batch_norm(x, running_mean, running_var, weight, bias, training, momentum, eps)
 // plus the statistics and running buffers aten's native_batch_norm produces.
+// use_batch_stats is F.batch_norm with training=True whatever the mode (a
+// BatchNorm without running statistics); use_running_stats with training=False.
+const usesBatch = (training, attrs) => Boolean(attrs.use_batch_stats) || (training && !attrs.use_running_stats);
+
 const batchNormRef = (training) => ([x, rm, rv, w, b], attrs) => {
   const momentum = attrs.momentum ?? 0.1;
   const eps = attrs.eps ?? 1e-5;
-  const batch = training && !attrs.use_running_stats;
+  const batch = usesBatch(training, attrs);
   const chans = channelIndices(x.shape);
   const C = chans.length;
   const y = new Float64Array(x.data.length);
@@ -66,7 +70,7 @@ const batchNormRef = (training) => ([x, rm, rv, w, b], attrs) => {
 // dx = (dy - mean(dy) - (x - mean) invstd^2 mean(dy (x - mean))) invstd w,
 // else dx = dy invstd w; dweight = sum(dy (x - mean)) invstd, dbias = sum(dy).
 const batchNormBackwardRef = (training) => ([dy, x, sm, si, w], attrs) => {
-  const batch = training && !attrs.use_running_stats;
+  const batch = usesBatch(training, attrs);
   const mask = attrs.output_mask ?? [1, 1, 1];
   const chans = channelIndices(x.shape);
   const C = chans.length;
@@ -96,7 +100,7 @@ const batchNormBackwardRef = (training) => ([dy, x, sm, si, w], attrs) => {
 const bnStatsBackwardRef = (training) => ([x, sm, si, gm, gi, grm, grv], attrs) => {
   const momentum = attrs.momentum ?? 0.1;
   const dx = new Float64Array(x.data.length);
-  if (training && !attrs.use_running_stats) {
+  if (usesBatch(training, attrs)) {
     channelIndices(x.shape).forEach((idx, c) => {
       const M = idx.length;
       const dMean = gm.data[c] + momentum * grm.data[c];
@@ -340,6 +344,8 @@ export default [
   bn([3, 2, 2, 3], { training: false, grad: true }),
   bn([5, 4], { training: false, affine: 'none', grad: true }),
   bn([4, 3, 5], { attrs: { use_running_stats: true }, grad: true }),
+  bn([4, 3, 5], { training: false, attrs: { use_batch_stats: true }, grad: true }),
+  bn([3, 2, 2, 3], { attrs: { use_batch_stats: true }, grad: true }),
   bn([2, 3, 3], { attrs: { momentum: 0.3, eps: 1e-3 }, grad: true }),
   bn([2, 2, 1, 1], { grad: true }),
   bn([7, 5, 9, 11]),
@@ -361,6 +367,7 @@ export default [
   bnBackward([4, 3, 5], { training: false }),
   bnBackward([6, 5], { training: false, weight: false }),
   bnBackward([4, 3, 5], { attrs: { use_running_stats: true } }),
+  bnBackward([4, 3, 5], { training: false, attrs: { use_batch_stats: true } }),
   bnBackward([4, 3, 5], { attrs: { output_mask: [0, 1, 1] } }),
   bnBackward([4, 3, 5], { attrs: { output_mask: [1, 0, 0] } }),
   bnBackward([4, 3, 5], { training: false, attrs: { output_mask: [1, 0, 1] } }),
@@ -368,6 +375,7 @@ export default [
   bnBackward([5000, 7]),
 
   bnStats([4, 3, 5]),
+  bnStats([4, 3, 5], { training: false, attrs: { use_batch_stats: true } }),
   bnStats([6, 5], { attrs: { momentum: 0.25 } }),
   bnStats([4, 3, 5], { training: false }),
   bnStats([4, 3, 5], { attrs: { use_running_stats: true } }),
@@ -466,6 +474,13 @@ export const errors = [
     attrs: { momentum: 1.5 },
     code: 'ERR_TG_ARG',
     message: "attribute 'momentum' must be in [0, 1], got 1.5",
+  },
+  {
+    op: 'batch_norm',
+    inputs: [{ shape: [2, 3] }, { shape: [3] }, { shape: [3] }],
+    attrs: { use_running_stats: true, use_batch_stats: true },
+    code: 'ERR_TG_ARG',
+    message: "'use_running_stats' and 'use_batch_stats' cannot both be true",
   },
   {
     op: 'batch_norm',
