@@ -2,6 +2,9 @@
 export { tensor, Tensor, DTYPES, type DType, type HostTensorLike, type TypedArrayFor } from './tensor.js';
 export * as ops from './ops.js';
 export * as nn from './nn/index.js';
+export * as models from './models/index.js';
+export * as data from './data/index.js';
+export type { Batch, BatchSource } from './data/types.js';
 export { Model } from './nn/module.js';
 export { Session, type CompileOptions, type LossSpec, type StepInfo } from './session.js';
 export * as optim from './optim.js';

@@ -62,6 +62,7 @@ function lossNode(g: GraphBuilder, spec: LossSpec, logits: ReturnType<GraphBuild
 export class Session {
   private nativeSession: NativeSession;
   private trainableKey: string;
+  private paramRefs: HostTensorLike[];
   private extraParams: Record<string, Tensor<'f32'>> = {};
   private graph!: ReturnType<GraphBuilder['describe']>;
   private training: boolean;
@@ -77,6 +78,7 @@ export class Session {
     }
     this.training = options.training ?? options.optimizer !== undefined;
     this.trainableKey = model.trainableParameters().join('\n');
+    this.paramRefs = this.parameterRefs();
     this.nativeSession = this.create();
   }
 
@@ -123,17 +125,31 @@ export class Session {
     return s;
   }
 
-  // Freezing or unfreezing after compile changes the trainable set: rebuild the
-  // native session, keeping the optimizer state of parameters that still train.
+  // The tensors the native session was given, in order: a replaced module
+  // (a new head) shows up as a different tensor even under the same name.
+  private parameterRefs(): HostTensorLike[] {
+    return [...this.model.namedParameters().map(([, t]) => t), ...this.model.namedBuffers().map(([, t]) => t)];
+  }
+
+  private structureChanged(): boolean {
+    const refs = this.parameterRefs();
+    return refs.length !== this.paramRefs.length || refs.some((t, i) => t !== this.paramRefs[i]);
+  }
+
+  // Freezing or unfreezing after compile changes the trainable set, and
+  // replacing a module changes the graph: rebuild the native session, keeping
+  // the optimizer state of parameters that still train and were not replaced.
   private current(): NativeSession {
     const key = this.model.trainableParameters().join('\n');
-    if (key !== this.trainableKey) {
+    if (key !== this.trainableKey || this.structureChanged()) {
       const state = this.options.optimizer ? this.nativeSession.optimizerState() : undefined;
+      const before = new Map(this.model.namedParameters().filter(([, t]) => this.paramRefs.includes(t)));
       this.nativeSession.dispose();
       this.trainableKey = key;
+      this.paramRefs = this.parameterRefs();
       this.nativeSession = this.create();
       if (state) {
-        const keep = new Set(this.trainable);
+        const keep = new Set(this.trainable.filter((n) => before.has(n)));
         const tensors = Object.fromEntries(Object.entries(state.tensors).filter(([k]) => keep.has(k.slice(0, k.lastIndexOf('.')))));
         this.nativeSession.loadOptimizerState({ steps: state.steps, tensors });
       }

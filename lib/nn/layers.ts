@@ -117,4 +117,12 @@ export class Sequential extends Model {
   build(g: GraphBuilder, x: Value, prefix: string): Value {
     return this.layers.reduce((v, l, i) => l.build(g, v, `${prefix}${i}.`), x);
   }
+
+  /** Puts `layer` in place of layer `index` (PyTorch: seq[index] = layer). */
+  replaceLayer(index: number, layer: Model): void {
+    if (!Number.isInteger(index) || index < 0 || index >= this.layers.length) {
+      throw invalid('ERR_TG_ARG', 'nn.Sequential.replaceLayer', 'index', `an index below ${this.layers.length}`, index);
+    }
+    this.layers[index] = this.replaceModule(String(index), layer);
+  }
 }

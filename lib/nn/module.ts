@@ -181,6 +181,26 @@ export abstract class Model {
     return this;
   }
 
+  /** Replaces a child module (a new head); sessions compiled earlier rebuild their graph on their next call. */
+  protected replaceModule<M extends Model>(name: string, module: M): M {
+    if (!this.children.has(name)) throw tgError('ERR_TG_ARG', `${this.constructor.name}: no module '${name}' to replace`);
+    return this.registerModule(name, module);
+  }
+
+  /**
+   * Swaps the classifier for a new, trainable one with `numClasses` outputs
+   * (the usual first step of transfer learning). Models with a head override it.
+   */
+  replaceHead(options: { numClasses: number }): this {
+    void options;
+    throw tgError('ERR_TG_ARG', `${this.constructor.name} has no classifier head to replace`);
+  }
+
+  /** Name prefixes of the head's parameters ('fc.'), whose pretrained values a new head ignores. */
+  headPrefixes(): string[] {
+    return [];
+  }
+
   /** Compiles the model for training or inference (see Session). */
   compile(options: CompileOptions = {}): Session {
     return new Session(this, options);
