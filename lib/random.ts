@@ -1,11 +1,27 @@
 // The seeded generator behind parameter initialisation, so that a model built
 // twice after tg.manualSeed(n) starts from the same weights.
+import { invalid } from './errors.js';
 
 let state = 0x9e3779b9;
 
 /** Seeds parameter initialisation (like torch.manual_seed, for this library's own generator). */
 export function manualSeed(seed: number): void {
   state = seed >>> 0;
+}
+
+/**
+ * The generator's whole state, for checkpoints: restoring it with
+ * setRandomState makes the draws that follow the same as after the save.
+ */
+export function getRandomState(): number {
+  return state;
+}
+
+export function setRandomState(value: number): void {
+  if (!(Number.isInteger(value) && value >= 0 && value <= 0xffffffff)) {
+    throw invalid('ERR_TG_ARG', 'setRandomState', 'state', 'an integer in [0, 2^32)', value);
+  }
+  state = value;
 }
 
 /** Uniform in [0, 1) (mulberry32). */

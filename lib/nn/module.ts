@@ -6,6 +6,9 @@ import { GraphBuilder, type Value } from '../graph.js';
 import { matchesAny } from '../glob.js';
 import { Session, type CompileOptions } from '../session.js';
 import { Tensor, type HostTensorLike } from '../tensor.js';
+import { readModelWeights } from '../weights/hf.js';
+import { planLoad, type LoadOptions, type LoadReport, type Slot } from '../weights/mapping.js';
+import { writeSafetensors } from '../weights/safetensors.js';
 
 interface Parameter {
   tensor: Tensor<'f32'>;
@@ -116,40 +119,61 @@ export abstract class Model {
     return out;
   }
 
+  /** The state dict's entries in torch's order: each module's parameters, then its buffers, then its children. */
+  private *walkState(prefix = ''): Generator<[string, Buffer]> {
+    for (const [name, p] of this.ownParams) yield [prefix + name, p.tensor];
+    for (const [name, b] of this.ownBuffers) if (!this.nonPersistent.has(name)) yield [prefix + name, b];
+    for (const [name, child] of this.children) yield* child.walkState(`${prefix}${name}.`);
+  }
+
   private entries(): Array<[string, Buffer]> {
-    return [...[...this.walk()].map(([n, p]) => [n, p.tensor] as [string, Buffer]), ...this.walkBuffers('', true)];
+    return [...this.walkState()];
   }
 
   /**
-   * Copies values into the parameters (in place, so compiled sessions see them).
-   * strict (default): every parameter must be present and nothing else.
+   * Copies a state dict into the parameters and buffers, in place (compiled
+   * sessions share the tensors). Values are converted to each entry's dtype
+   * (f16/bf16 checkpoints into f32 parameters). strict (default): every entry
+   * filled, every key used, every shape equal, or an error listing them all;
+   * either way nothing is written unless the whole load can go ahead.
+   * See LoadOptions for rename and ignore.
    */
-  async loadStateDict(
-    record: Record<string, HostTensorLike>,
-    { strict = true }: { strict?: boolean } = {},
-  ): Promise<{ missing: string[]; unexpected: string[] }> {
-    const params = new Map(this.entries());
-    const missing = [...params.keys()].filter((k) => !(k in record));
-    const unexpected = Object.keys(record).filter((k) => !params.has(k));
-    if (strict && (missing.length || unexpected.length)) {
-      throw tgError(
-        'ERR_TG_ARG',
-        `loadStateDict: ${missing.length ? `missing ${missing.join(', ')}` : ''}${missing.length && unexpected.length ? '; ' : ''}${
-          unexpected.length ? `unexpected ${unexpected.join(', ')}` : ''
-        }`,
-      );
+  async loadStateDict(record: Record<string, HostTensorLike>, options: LoadOptions = {}): Promise<LoadReport> {
+    return this.applyState(record, options, 'loadStateDict');
+  }
+
+  private applyState(record: Record<string, HostTensorLike>, options: LoadOptions, where: string): LoadReport {
+    const live = new Map(this.entries());
+    const slots = new Map<string, Slot>([...live].map(([name, t]) => [name, { shape: t.shape, dtype: t.dtype }]));
+    const { report, values } = planLoad(slots, record, options, where);
+    for (const [name, value] of values) (live.get(name)!.data as Float32Array).set(value.data as Float32Array);
+    return report;
+  }
+
+  /**
+   * Loads weights from a file in any format tg.weights.readWeights knows
+   * (safetensors, PyTorch checkpoints) or from a Hugging Face model folder.
+   * Options and result as loadStateDict.
+   */
+  async load(path: string, options: LoadOptions = {}): Promise<LoadReport> {
+    if (typeof path !== 'string' || !path) throw invalid('ERR_TG_ARG', 'Model.load', 'path', 'a file or folder path', path);
+    const weights = await readModelWeights(path);
+    const report = this.applyState(weights.tensors, options, `Model.load(${path})`);
+    report.notes.push(...weights.notes);
+    return report;
+  }
+
+  /**
+   * Writes the state dict as safetensors, with exactly PyTorch's state_dict()
+   * keys, so safetensors.torch.load_file + load_state_dict reads it unchanged.
+   */
+  async save(path: string, { metadata = {} }: { metadata?: Record<string, string> } = {}): Promise<void> {
+    if (typeof path !== 'string' || !path) throw invalid('ERR_TG_ARG', 'Model.save', 'path', 'a file path', path);
+    if (metadata === null || typeof metadata !== 'object' || !Object.values(metadata).every((v) => typeof v === 'string')) {
+      throw invalid('ERR_TG_ARG', 'Model.save', 'metadata', 'an object of strings', metadata);
     }
-    // Check everything before changing anything, so a bad record loses nothing.
-    for (const [name, p] of params) {
-      const t = record[name];
-      if (!t) continue;
-      if (t.dtype !== p.dtype) throw invalid('ERR_TG_DTYPE', 'loadStateDict', name, `a ${p.dtype} tensor`, t.dtype);
-      if (t.shape.length !== p.shape.length || t.shape.some((d, i) => d !== p.shape[i])) {
-        throw tgError('ERR_TG_SHAPE', `loadStateDict: ${name} has shape [${t.shape}], the model expects [${p.shape}]`);
-      }
-    }
-    for (const [name, p] of params) if (record[name]) (p.data as Float32Array).set(record[name].data as Float32Array);
-    return { missing, unexpected };
+    // transformers refuses safetensors files whose metadata lacks a format.
+    await writeSafetensors(path, await this.stateDict(), { format: 'pt', ...metadata });
   }
 
   /** Marks parameters matching any glob as frozen (no gradient, no optimizer state). */
