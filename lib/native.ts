@@ -59,6 +59,9 @@ export interface NativeSession {
   setTraining(training: boolean): void;
   optimizerState(): { steps: number; tensors: Record<string, HostTensorLike>; lrs: number[] };
   loadOptimizerState(state: { steps: number; tensors: Record<string, HostTensorLike>; lrs?: number[] }): void;
+  /** Steps taken; dropout's masks are drawn from it. */
+  stepCount(): number;
+  setStepCount(n: number): void;
   dispose(): void;
 }
 

@@ -144,10 +144,12 @@ export class Session {
     if (key !== this.trainableKey || this.structureChanged()) {
       const state = this.options.optimizer ? this.nativeSession.optimizerState() : undefined;
       const before = new Map(this.model.namedParameters().filter(([, t]) => this.paramRefs.includes(t)));
+      const steps = this.nativeSession.stepCount();
       this.nativeSession.dispose();
       this.trainableKey = key;
       this.paramRefs = this.parameterRefs();
       this.nativeSession = this.create();
+      this.nativeSession.setStepCount(steps);
       if (state) {
         const keep = new Set(this.trainable.filter((n) => before.has(n)));
         const tensors = Object.fromEntries(Object.entries(state.tensors).filter(([k]) => keep.has(k.slice(0, k.lastIndexOf('.')))));
@@ -232,6 +234,16 @@ export class Session {
 
   loadOptimizerState(state: { steps: number; tensors: Record<string, HostTensorLike>; lrs?: number[] }): void {
     this.current().loadOptimizerState(state);
+  }
+
+  /** Training steps taken (dropout draws a new mask each step from this count). */
+  get steps(): number {
+    return this.nativeSession.stepCount();
+  }
+
+  /** Restores the step count of a resumed run, so dropout continues its sequence of masks. */
+  setSteps(n: number): void {
+    this.nativeSession.setStepCount(n);
   }
 
   /** Frees native plans and buffers; the model keeps its parameters. */

@@ -140,6 +140,37 @@ test('an aborted and resumed run reproduces the uninterrupted run exactly', asyn
   rmSync(dir, { recursive: true, force: true });
 });
 
+test('a resumed run with dropout draws the same masks (the session step count is checkpointed)', async () => {
+  const dropNet = () =>
+    new tg.nn.Sequential(new tg.nn.Linear(2, 32), new tg.nn.ReLU(), new tg.nn.Dropout(0.3), new tg.nn.Linear(32, 3));
+  const opts = (extra = {}) => ({
+    optimizer: tg.optim.sgd({ lr: 0.1, momentum: 0.9 }),
+    freeze: '*',
+    unfreeze: '3.*',
+    // The unfreezing stage rebuilds the native session mid-run: the count must survive that too.
+    gradualUnfreeze: { stages: ['0.*'], everyEpochs: 1 },
+    progress: false,
+    ...extra,
+  });
+  tg.manualSeed(31);
+  const a = dropNet();
+  const straight = await runRecording(new Trainer(a, opts()), { epochs: 3, validation: undefined });
+
+  const dir = tmp();
+  tg.manualSeed(31);
+  const controller = new AbortController();
+  const tb = new Trainer(dropNet(), opts({ checkpoint: { dir }, signal: controller.signal }));
+  tb.on('batchEnd', (e) => e.step === 8 && controller.abort(new Error('stop')));
+  assert.is((await rejection(() => runRecording(tb, { epochs: 3, validation: undefined }))).code, 'ABORT_ERR');
+
+  tg.manualSeed(4);
+  const c = dropNet();
+  const resumed = await runRecording(new Trainer(c, opts()), { epochs: 3, validation: undefined, resume: join(dir, 'step-00000008') }, []);
+  assert.equal(resumed.seen, straight.seen.slice(8), 'losses after the abort, dropout active');
+  assert.equal(await state(c), await state(a));
+  rmSync(dir, { recursive: true, force: true });
+});
+
 test('the best checkpoint is kept by the monitored metric; others are pruned', async () => {
   const dir = tmp();
   tg.manualSeed(22);

@@ -8,11 +8,9 @@
 // data (batches(epoch) is deterministic), the parameters and buffers, the
 // optimizer's slots and step count, the position (epoch, batch, step: the
 // schedule is a function of it), the trainable set, the seeded generator and
-// the early-stopping counters. A checkpoint stores all of these; the loss
-// sums of a half-done epoch too, so that even its mean comes out the same.
-// One gap: dropout masks are drawn from a counter the native session keeps
-// and restarts with every new session, which no checkpoint can set yet, so a
-// model with active dropout resumes with other masks (and other losses).
+// the early-stopping counters, and the session's step count, from which
+// dropout draws its masks. A checkpoint stores all of these; the loss sums of
+// a half-done epoch too, so that even its mean comes out the same.
 //
 // An abort rejects with an error named 'AbortError' with code 'ABORT_ERR',
 // the code Node's own APIs give an operation stopped by an AbortSignal.
@@ -194,6 +192,8 @@ interface RunState {
 interface SavedState extends RunState {
   trainable: string[];
   random: number;
+  /** The session's step count (dropout's masks); absent in older checkpoints. */
+  sessionSteps?: number;
   optimizerType: string;
   groups: number;
 }
@@ -448,8 +448,9 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     // The trainable set before the optimizer state, which belongs to it.
     this.setTrainable(s.trainable);
     this.session.loadOptimizerState(ck.optimizer);
+    this.session.setSteps(s.sessionSteps ?? s.step);
     setRandomState(s.random);
-    const { trainable: _t, random: _r, optimizerType: _o, groups: _g, ...run } = s;
+    const { trainable: _t, random: _r, sessionSteps: _s, optimizerType: _o, groups: _g, ...run } = s;
     return { run: { ...run, epochs }, folder };
   }
 
@@ -535,6 +536,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
           ...structuredClone(run),
           trainable: this.model.trainableParameters(),
           random: getRandomState(),
+          sessionSteps: session.steps,
           optimizerType: this.spec.type,
           groups: this.baseLrs.length,
         };

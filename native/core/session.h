@@ -74,6 +74,9 @@ class Session {
   PlanInfo step_info(const std::map<std::string, TensorSpec>& feed_shapes);
 
   void set_training(bool training) { training_ = training; }
+  // Steps taken: seeds dropout's masks, so a resumed run restores it.
+  uint64_t steps() const { return steps_; }
+  void set_steps(uint64_t steps) { steps_ = steps; }
   Optimizer& optimizer();
   const std::vector<std::string>& trainable() const { return options_.trainable; }
   std::mutex& mutex() { return mu_; }

@@ -1,5 +1,6 @@
 #include "session_binding.h"
 
+#include <cmath>
 #include <memory>
 
 #include "../core/error.h"
@@ -139,6 +140,8 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
                         InstanceMethod("setLr", &SessionWrap::set_lr),
                         InstanceMethod("setTraining", &SessionWrap::set_training),
                         InstanceMethod("optimizerState", &SessionWrap::optimizer_state),
+                        InstanceMethod("stepCount", &SessionWrap::step_count),
+                        InstanceMethod("setStepCount", &SessionWrap::set_step_count),
                         InstanceMethod("loadOptimizerState", &SessionWrap::load_optimizer_state),
                         InstanceMethod("dispose", &SessionWrap::dispose)});
   }
@@ -261,6 +264,30 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
       auto s = live();
       std::lock_guard<std::mutex> lock(s->mutex());
       s->set_training(info[0].ToBoolean().Value());
+      return env.Undefined();
+    });
+  }
+
+  // stepCount() -> the steps taken, which seed dropout's masks
+  Napi::Value step_count(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    return guarded(env, [&]() -> Napi::Value {
+      auto s = live();
+      std::lock_guard<std::mutex> lock(s->mutex());
+      return Napi::Number::New(env, static_cast<double>(s->steps()));
+    });
+  }
+
+  // setStepCount(n): a resumed run continues dropout's sequence of masks
+  Napi::Value set_step_count(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    return guarded(env, [&]() -> Napi::Value {
+      auto s = live();
+      const double n = info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : -1;
+      TG_CHECK(n >= 0 && n == std::floor(n) && n <= 9007199254740991.0, "ERR_TG_ARG",
+               "setStepCount: the count must be a non-negative integer");
+      std::lock_guard<std::mutex> lock(s->mutex());
+      s->set_steps(static_cast<uint64_t>(n));
       return env.Undefined();
     });
   }
