@@ -4,7 +4,7 @@
 // the optimizer update, in one call. Parameters are shared with the Model, so
 // model.stateDict() and model.predict() see trained values at once.
 import { invalid, tgError } from './errors.js';
-import { GraphBuilder } from './graph.js';
+import { GraphBuilder, type Value } from './graph.js';
 import { matchesAny } from './glob.js';
 import { native, type NativeSession, type StepInfo } from './native.js';
 import type { Model } from './nn/module.js';
@@ -37,12 +37,13 @@ function isTensor(v: unknown): v is HostTensorLike {
   return typeof v === 'object' && v !== null && 'data' in v && 'shape' in v && 'dtype' in v;
 }
 
-function lossNode(g: GraphBuilder, spec: LossSpec, logits: ReturnType<GraphBuilder['input']>, extra: Record<string, Tensor<'f32'>>) {
+function lossNode(g: GraphBuilder, spec: LossSpec, model: Model, logitsOut: Value, extra: Record<string, Tensor<'f32'>>) {
   const s = typeof spec === 'string' ? { type: spec } : spec;
+  const operands = (dtype: 'f32' | null) => model.lossOperands(g, logitsOut, g.input(model.targetName(), null, dtype));
   switch (s.type) {
     case 'cross_entropy': {
       const ce = s as { labelSmoothing?: number; ignoreIndex?: number; classWeights?: number[] };
-      const target = g.input('target', null, null);
+      const [logits, target] = operands(null);
       const inputs = [logits, target];
       if (ce.classWeights) {
         extra['loss.weight'] = new Tensor(Float32Array.from(ce.classWeights), [ce.classWeights.length], 'f32');
@@ -51,9 +52,9 @@ function lossNode(g: GraphBuilder, spec: LossSpec, logits: ReturnType<GraphBuild
       return g.op1('cross_entropy', inputs, { label_smoothing: ce.labelSmoothing ?? 0, ignore_index: ce.ignoreIndex ?? -100 }, 'loss');
     }
     case 'mse':
-      return g.op1('mse', [logits, g.input('target', null, 'f32')], {}, 'loss');
+      return g.op1('mse', operands('f32'), {}, 'loss');
     case 'bce_with_logits':
-      return g.op1('bce_with_logits', [logits, g.input('target', null, 'f32')], {}, 'loss');
+      return g.op1('bce_with_logits', operands('f32'), {}, 'loss');
     default:
       throw invalid('ERR_TG_ARG', 'compile', 'loss', "'cross_entropy', 'mse' or 'bce_with_logits'", spec);
   }
@@ -65,6 +66,7 @@ export class Session {
   private paramRefs: HostTensorLike[];
   private extraParams: Record<string, Tensor<'f32'>> = {};
   private graph!: ReturnType<GraphBuilder['describe']>;
+  private outputNames: string[] = [];
   private training: boolean;
   private groupCount = 0;
 
@@ -91,12 +93,16 @@ export class Session {
   // running statistics), so it is built with the native session.
   private buildGraph(): void {
     const g = new GraphBuilder();
-    const input = g.input('input', null, null);
-    const logits = this.model.build(g, input, '');
-    g.output('logits', logits);
+    const inputs = Object.fromEntries(this.model.inputSpecs().map((s) => [s.name, g.input(s.name, s.shape, s.dtype)]));
+    const outputs = this.model.forward(g, inputs);
+    for (const [name, v] of Object.entries(outputs)) g.output(name, v);
+    this.outputNames = Object.keys(outputs);
     const loss = this.options.loss === undefined ? 'cross_entropy' : this.options.loss;
     this.extraParams = {};
-    if (loss !== null) g.setLoss(lossNode(g, loss, logits, this.extraParams));
+    if (loss !== null) {
+      if (!outputs.logits) throw tgError('ERR_TG_ARG', `compile: ${this.model.constructor.name} has no logits output for a loss; pass loss: null`);
+      g.setLoss(lossNode(g, loss, this.model, outputs.logits, this.extraParams));
+    }
     this.graph = g.describe();
   }
 
@@ -165,12 +171,13 @@ export class Session {
     return feeds;
   }
 
-  /** Runs the forward pass: resolves to { logits } (and { loss } when a target is fed and a loss was compiled). */
+  /** Runs the forward pass: resolves to every output ({ logits }, ...) and { loss } when the target is fed and a loss was compiled. */
   async run(feeds: Feeds): Promise<Record<string, Tensor>> {
     const f = this.feeds(feeds);
-    const fetch = ['logits'];
-    if (this.graph.loss >= 0 && 'target' in f) fetch.push('loss');
-    const out = await this.current().run(f, fetch);
+    const ns = this.current(); // may rebuild the graph, and with it the outputs
+    const fetch = [...this.outputNames];
+    if (this.graph.loss >= 0 && this.model.targetName() in f) fetch.push('loss');
+    const out = await ns.run(f, fetch);
     if (this.training) this.model.notifyTrainingStep();
     return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, fromNative(v)]));
   }

@@ -5,10 +5,17 @@ import { invalid, tgError } from '../errors.js';
 import { GraphBuilder, type Value } from '../graph.js';
 import { matchesAny } from '../glob.js';
 import { Session, type CompileOptions } from '../session.js';
-import { Tensor, type HostTensorLike } from '../tensor.js';
+import { Tensor, type DType, type HostTensorLike } from '../tensor.js';
 import { readModelWeights } from '../weights/hf.js';
 import { planLoad, type LoadOptions, type LoadReport, type Slot } from '../weights/mapping.js';
 import { writeSafetensors } from '../weights/safetensors.js';
+
+/** A graph input of a compiled model: shape null (or -1 entries) for what varies per batch, dtype null for any. */
+export interface InputSpec {
+  name: string;
+  shape: number[] | null;
+  dtype: DType | null;
+}
 
 interface Parameter {
   tensor: Tensor<'f32'>;
@@ -225,6 +232,38 @@ export abstract class Model {
     return [];
   }
 
+  /**
+   * The graph inputs a compiled session feeds: by default one `input` of any
+   * shape and dtype (vision: (N, 3, H, W)). Text models declare input_ids,
+   * attention_mask, ... here.
+   */
+  inputSpecs(): InputSpec[] {
+    return [{ name: 'input', shape: null, dtype: null }];
+  }
+
+  /** The feed the loss compares with (`target`; Hugging Face models: `labels`). */
+  targetName(): string {
+    return 'target';
+  }
+
+  /**
+   * All named outputs of the forward pass, from the graph inputs of
+   * inputSpecs(). By default { logits: build(input) }; models with several
+   * inputs or outputs (last_hidden_state, pooler_output) override it.
+   */
+  forward(g: GraphBuilder, inputs: Record<string, Value>): Record<string, Value> {
+    return { logits: this.build(g, inputs.input, '') };
+  }
+
+  /**
+   * The logits and target the loss sees; token classification and language
+   * models flatten (N, T, C) to (N·T, C) here, or shift for next-token prediction.
+   */
+  lossOperands(g: GraphBuilder, logits: Value, target: Value): [Value, Value] {
+    void g;
+    return [logits, target];
+  }
+
   /** Compiles the model for training or inference (see Session). */
   compile(options: CompileOptions = {}): Session {
     return new Session(this, options);
@@ -232,8 +271,17 @@ export abstract class Model {
 
   /** Runs the model in eval mode; a bare tensor is the `input` feed. Resolves to `logits`. */
   async predict(input: HostTensorLike | Record<string, HostTensorLike>, { device = 'cpu' } = {}): Promise<Tensor> {
-    this.predictSession ??= new Session(this, { device, loss: null, training: false });
-    const out = await this.predictSession.run(input);
+    const out = await this.predictAll(input, { device });
+    if (!out.logits) throw tgError('ERR_TG_ARG', `${this.constructor.name}.predict: the model has no logits output; use predictAll`);
     return out.logits;
+  }
+
+  /** Runs the model in eval mode and resolves to every named output (logits, last_hidden_state, ...). */
+  async predictAll(
+    input: HostTensorLike | Record<string, HostTensorLike>,
+    { device = 'cpu' } = {},
+  ): Promise<Record<string, Tensor>> {
+    this.predictSession ??= new Session(this, { device, loss: null, training: false });
+    return this.predictSession.run(input);
   }
 }
