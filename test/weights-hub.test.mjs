@@ -7,7 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tg from 'tensorgraft';
@@ -65,10 +65,11 @@ const gitOid = (b) => createHash('sha1').update(`blob ${b.length}\0`).update(b).
 
 /**
  * The Hub, as far as the downloader sees it. `repos` maps "org/name" to its
- * files; `cut` names files whose first transfer stops halfway; `log` records
+ * files; `cut` names files whose first transfer stops halfway (once
+ * `cutWhen()` holds); `log` records
  * every request with its Range header.
  */
-function hub(repos, { cut = new Set(), token } = {}) {
+function hub(repos, { cut = new Set(), cutWhen = () => true, token } = {}) {
   const log = [];
   const cutDone = new Set();
   const json = (res, status, body) => {
@@ -90,7 +91,17 @@ function hub(repos, { cut = new Set(), token } = {}) {
     });
     if (cut.has(name) && !cutDone.has(name)) {
       cutDone.add(name);
-      res.write(body.subarray(0, body.length >> 1), () => setTimeout(() => res.destroy(), 20));
+      // Half the body, then a reset once the client has written some of it to
+      // its partial file (`cutWhen`), so the resume is tested however loaded
+      // the machine is.
+      res.write(body.subarray(0, body.length >> 1));
+      const started = Date.now();
+      const poll = setInterval(() => {
+        if (cutWhen() || Date.now() - started > 10000) {
+          clearInterval(poll);
+          res.destroy();
+        }
+      }, 5);
       return;
     }
     res.end(body);
@@ -215,8 +226,11 @@ test('cached files need no network: the server gone, HF_HUB_OFFLINE, a pinned co
 });
 
 test('a transfer cut midway resumes with a Range request and the result is exact', async () => {
-  const server = await hub({ 'org/tiny': repo.files }, { cut: new Set(['model.safetensors']) });
   const cacheDir = join(dir, 'cache3');
+  const blobs = join(cacheDir, 'models--org--tiny', 'blobs');
+  const partialWritten = () =>
+    existsSync(blobs) && readdirSync(blobs).some((f) => f.endsWith('.incomplete') && statSync(join(blobs, f)).size > 0);
+  const server = await hub({ 'org/tiny': repo.files }, { cut: new Set(['model.safetensors']), cutWhen: partialWritten });
   try {
     const snapshot = await tg.weights.hubDownload('org/tiny', { cacheDir, hubUrl: server.url, files: ['model.safetensors'], progress: false });
     const data = repo.files['model.safetensors'].data;
