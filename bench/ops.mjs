@@ -3,8 +3,16 @@
 // convolution shape of ResNet-18 and ResNet-50 at batch 8, 224x224, forward
 // and forward+backward; batch_norm, layer_norm, max_pool; attention at batch
 // 8, 12 heads, head dim 64, T = 128 and 512. One JSON line per case, then the
-// median ratios (torch_ms / ours_ms: above 1 means we are faster).
-//   npm run bench -- ops [--quick]   (--quick: batch 2, fewer repetitions)
+// median ratios (torch_ms / ours_ms: above 1 means we are faster). Convs also
+// time their input gradient alone (pass 'bwd_input', ours only: the peer
+// script times whole passes).
+//   npm run bench -- ops [--quick] [--filter TEXT]
+//     --quick: batch 2, fewer repetitions
+//     --filter: only the cases whose name contains TEXT, e.g. 'k3 s1' for the
+//       3x3 stride-1 convs (names: 'conv2d 64->64 k3 s1 @56', 'batch_norm', ...)
+// TG_CONV_WINOGRAD=0 / 1 in the environment turns the Winograd path of 3x3
+// stride-1 convs off / on wherever it applies (unset: the built-in rule), so
+// two runs compare it with the im2col path.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -12,6 +20,8 @@ import { fileURLToPath } from 'node:url';
 import { native } from '../dist/native.js';
 
 const quick = process.argv.includes('--quick');
+const filterAt = process.argv.indexOf('--filter');
+const filter = filterAt > 0 ? process.argv[filterAt + 1] ?? '' : '';
 const N = quick ? 2 : 8;
 const addon = native();
 const threads = addon.buildInfo().threads;
@@ -37,7 +47,8 @@ for (const [net, list] of [['resnet18', RESNET18], ['resnet50', RESNET50]]) {
     if (seen.has(key)) continue;
     seen.add(key);
     const p = Math.floor(k / 2);
-    cases.push({ group: 'conv', net, op: 'conv2d', shapes: [[N, c, hw, hw], [o, c, k, k]], attrs: { stride: [s, s], padding: [p, p] } });
+    const name = `conv2d ${c}->${o} k${k} s${s} @${hw}`;
+    cases.push({ name, group: 'conv', net, op: 'conv2d', shapes: [[N, c, hw, hw], [o, c, k, k]], attrs: { stride: [s, s], padding: [p, p] } });
   }
 }
 cases.push({ group: 'norm', op: 'batch_norm', shapes: [[N, 64, 112, 112], [64], [64]], attrs: { momentum: 0.1, eps: 1e-5 } });
@@ -48,6 +59,8 @@ for (const T of [128, 512]) {
 }
 const reps = quick ? 2 : 3;
 for (const c of cases) c.reps = reps;
+const selected = cases.filter((c) => (c.name ?? c.op).includes(filter));
+cases.splice(0, cases.length, ...selected);
 
 function tensor(shape, seed) {
   const n = shape.reduce((a, b) => a * b, 1);
@@ -102,10 +115,14 @@ for (const [i, c] of cases.entries()) {
     fwd: () => addon.runOp(c.op, ins, c.attrs, {}),
     'fwd+bwd': () => addon.vjp(c.op, ins, c.attrs, seeds.map((s, k) => (k === 0 ? s : null)), {}),
   };
+  if (c.op === 'conv2d') {
+    const attrs = { ...c.attrs, input_shape: c.shapes[0] };
+    passes.bwd_input = () => addon.runOp('conv2d_backward_input', [seeds[0], ins[1]], attrs, {});
+  }
   for (const [pass, fn] of Object.entries(passes)) {
     const ours = await median(fn, c.reps);
-    const theirs = peer ? peer[i][pass] : null;
-    const line = { bench: 'ops', op: c.op, net: c.net, shape: c.shapes, attrs: c.attrs, pass, threads, ours_ms: +ours.toFixed(2), torch_ms: theirs === null ? null : +theirs.toFixed(2) };
+    const theirs = peer && pass in peer[i] ? peer[i][pass] : null;
+    const line = { bench: 'ops', op: c.op, name: c.name, net: c.net, shape: c.shapes, attrs: c.attrs, pass, threads, ours_ms: +ours.toFixed(2), torch_ms: theirs === null ? null : +theirs.toFixed(2) };
     console.log(JSON.stringify(line));
     if (theirs !== null) (ratios[`${c.group} ${pass}`] ??= []).push(theirs / ours);
   }

@@ -26,5 +26,5 @@ export {
 export * as metrics from './train/metrics.js';
 export { GraphBuilder, Value, type GraphDesc } from './graph.js';
 export { manualSeed, getRandomState, setRandomState } from './random.js';
-export { buildInfo, devices, setSimd, type BuildInfo, type DeviceInfo } from './device.js';
+export { buildInfo, devices, setSimd, setFloat32Precision, type BuildInfo, type DeviceInfo } from './device.js';
 export { tgError, type TgError, type ErrorCode } from './errors.js';

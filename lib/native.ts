@@ -12,6 +12,8 @@ export interface NativeBuildInfo {
   version: string;
   builder: 'cmake' | 'node-gyp';
   simd: 'scalar' | 'avx2' | 'avx512';
+  /** Set by setFloat32Precision. */
+  float32Precision: 'highest' | 'high';
   simdSupported: Array<'scalar' | 'avx2' | 'avx512'>;
   threads: number;
   cuda: {
@@ -87,6 +89,7 @@ export interface NativeAddon {
   buildInfo(): NativeBuildInfo;
   devices(): NativeDevice[];
   setSimd(level: string): string;
+  setFloat32Precision(mode: string): string;
   gemm(
     a: HostTensorLike,
     b: HostTensorLike,

@@ -80,4 +80,18 @@ test('the CLI reports the build as JSON', () => {
   assert.match(help, /info/);
 });
 
+test('float32 precision: highest by default, high on request, anything else refused', () => {
+  assert.is(tg.buildInfo().float32Precision, 'highest');
+  assert.is(tg.setFloat32Precision('high'), 'highest');
+  assert.is(tg.buildInfo().float32Precision, 'high');
+  assert.is(tg.setFloat32Precision('highest'), 'high');
+  try {
+    tg.setFloat32Precision('medium');
+    assert.unreachable('medium is not a mode');
+  } catch (err) {
+    assert.is(err.code, 'ERR_TG_ARG');
+    assert.match(err.message, "mode must be 'highest' or 'high', got 'medium'");
+  }
+});
+
 test.run();

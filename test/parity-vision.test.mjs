@@ -7,14 +7,19 @@
 // one training step with the early layers frozen, the loss, every trainable
 // parameter's gradient (sum, |.|, sum of squares, a projection on a fixed
 // vector and its first values) and the updated running statistics are held
-// to the same rule against torch's float32 and float64 steps.
+// to the same rule against torch's float32 and float64 steps. That is at
+// float32 precision 'highest' (the default: direct convolutions, as PyTorch's);
+// at 'high' (Winograd for 3x3 convolutions) the same comparisons hold within
+// 2e-2 of the scale or 100x torch's own float32 error: a train step through
+// BatchNorm on 8 values per channel amplifies Winograd's rounding.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import * as tg from 'tensorgraft';
 
 const fixture = JSON.parse(readFileSync(new URL('./parity/fixtures/vision.json', import.meta.url), 'utf8'));
-const RTOL = 1e-4;
+let RTOL = 1e-4;
+let FACTOR = 2; // how many times torch's float32 error ours may be, against float64
 // SGD with this learning rate turns an update back into the gradient:
 // g = (before - after) / LR, exact enough for a 1e-4 comparison.
 const LR = 1024;
@@ -49,7 +54,7 @@ function near(actual, expected, scale, label, expected64 = expected, floor = 0) 
   const tol = Math.max(RTOL * scale, floor);
   if (Math.abs(actual - expected) <= tol) return;
   const torchError = Math.abs(expected - expected64);
-  if (Math.abs(actual - expected64) <= Math.max(tol, 2 * torchError)) return;
+  if (Math.abs(actual - expected64) <= Math.max(tol, FACTOR * torchError)) return;
   assert.unreachable(`${label}: ours ${actual}, torch ${expected} (float64: ${expected64}; tolerance ${tol})`);
 }
 
@@ -66,8 +71,25 @@ function build(c) {
   return model;
 }
 
-for (const c of fixture.cases) {
-  test(`${c.arch}: logits and one partly frozen training step match torchvision ${fixture.torchvision}`, async () => {
+const PRECISIONS = [
+  ['highest', 1e-4, 2],
+  ['high', 2e-2, 100],
+];
+
+for (const [precision, rtol, factor] of PRECISIONS) for (const c of fixture.cases) {
+  test(`${c.arch}, float32 precision '${precision}': logits and one partly frozen training step match torchvision ${fixture.torchvision}`, async () => {
+    const previous = tg.setFloat32Precision(precision);
+    [RTOL, FACTOR] = [rtol, factor];
+    try {
+      await check(c);
+    } finally {
+      tg.setFloat32Precision(previous);
+    }
+  });
+}
+
+async function check(c) {
+  {
     const model = build(c);
     const { shape, seed, scale } = c.input;
     const input = tg.tensor(gen(shape.reduce((a, b) => a * b, 1), seed, scale), shape);
@@ -79,7 +101,7 @@ for (const c of fixture.cases) {
     if (torchError <= RTOL * logitScale) c.logits.forEach((v, i) => near(logits[i], v, logitScale, `${c.arch} logits[${i}]`));
     else {
       const ours = Math.max(...c.logits64.map((v, i) => Math.abs(logits[i] - v)));
-      assert.ok(ours <= 2 * torchError, `${c.arch}: our largest logit error against float64 is ${ours}, torch float32's is ${torchError}`);
+      assert.ok(ours <= FACTOR * torchError, `${c.arch}: our largest logit error against float64 is ${ours}, torch float32's is ${torchError}`);
     }
 
     model.freeze().unfreeze(...c.train.trainable.map((p) => `${p}*`));
@@ -126,7 +148,7 @@ for (const c of fixture.cases) {
       near(s2, sumsq, sumsq, `${c.arch} ${name} sum of squares after the step`, sumsq64);
     }
     session.dispose();
-  });
+  }
 }
 
 test.run();

@@ -22,6 +22,7 @@
 
 #include "../core/allocator.h"
 #include "../core/graph.h"
+#include "conv_winograd.h"
 #include "gemm_kernels.h"
 #include "im2col.h"
 #include "kernel_util.h"
@@ -968,6 +969,7 @@ void conv_forward(const ConvGeom& g, const float* x, const float* w, const float
   if (g.n * g.o * g.ho * g.wo == 0) return;
   if (g.k() == 0) return fill_bias(y, g.n, g.o, g.ho * g.wo, bias);
   if (is_depthwise(g)) return forward_depthwise(g, x, w, bias, y);
+  if (use_winograd_forward(g)) return conv_forward_winograd(g, x, w, bias, y);
   forward_gemm(g, x, w, bias, y);
 }
 
@@ -975,6 +977,7 @@ void conv_backward_input(const ConvGeom& g, const float* dy, const float* w, con
   if (g.n * g.c * g.h * g.w == 0) return;
   if (g.og() * g.ho * g.wo == 0) return fill_bias(dx, g.n, g.c, g.h * g.w, bias);
   if (is_depthwise(g)) return backward_input_depthwise(g, dy, w, bias, dx);
+  if (use_winograd_backward_input(g)) return conv_backward_input_winograd(g, dy, w, bias, dx);
   backward_input_gemm(g, dy, w, bias, dx);
 }
 

@@ -6,6 +6,7 @@
 
 #include "../core/cpu_features.h"
 #include "../core/eager.h"
+#include "../core/precision.h"
 #include "../core/error.h"
 #include "../core/thread_pool.h"
 #include "async_task.h"
@@ -43,6 +44,7 @@ Napi::Value build_info(const Napi::CallbackInfo& info) {
     std::vector<std::string> levels;
     for (SimdLevel l : simd_supported()) levels.push_back(simd_name(l));
     o.Set("simd", simd_name(simd_level()));
+    o.Set("float32Precision", float32_precision_name(float32_precision()));
     o.Set("simdSupported", string_array(env, levels));
     o.Set("threads", thread_pool().size());
     Napi::Object cuda = Napi::Object::New(env);
@@ -110,6 +112,15 @@ Napi::Value set_simd(const Napi::CallbackInfo& info) {
   });
 }
 
+Napi::Value set_precision(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    TG_CHECK(info[0].IsString(), "ERR_TG_ARG", "setFloat32Precision: mode must be a string");
+    Float32Precision previous = tg::set_float32_precision(info[0].As<Napi::String>().Utf8Value());
+    return Napi::String::New(env, float32_precision_name(previous));
+  });
+}
+
 // gemm(a, b, c | null, { transA, transB, alpha, beta }, { device }) -> Promise<tensor>
 Napi::Value gemm(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -160,6 +171,7 @@ static Napi::Object init_addon(Napi::Env env, Napi::Object exports) {
   exports.Set("buildInfo", Napi::Function::New(env, build_info, "buildInfo"));
   exports.Set("devices", Napi::Function::New(env, devices, "devices"));
   exports.Set("setSimd", Napi::Function::New(env, set_simd, "setSimd"));
+  exports.Set("setFloat32Precision", Napi::Function::New(env, set_precision, "setFloat32Precision"));
   exports.Set("gemm", Napi::Function::New(env, gemm, "gemm"));
   exports.Set("cast", Napi::Function::New(env, cast, "cast"));
   exports.Set("runOp", Napi::Function::New(env, run_op, "runOp"));

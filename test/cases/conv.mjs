@@ -265,7 +265,7 @@ const configs = [
 ];
 // Large enough for several k blocks, column tiles, row blocks and dW blocks, straddling images.
 const threaded = [
-  ['threaded 3x3', [2, 40, 20, 20], [70, 40, 3, 3], { padding: [1, 1] }, true],
+  ['threaded 3x3 (im2col: 31 input channels, below the Winograd threshold)', [2, 31, 20, 20], [70, 31, 3, 3], { padding: [1, 1] }, true],
   ['threaded 1x1, K > kc', [3, 300, 6, 6], [20, 300, 1, 1], {}, true],
   ['threaded stride 2', [3, 24, 19, 21], [36, 24, 3, 3], { stride: [2, 2], padding: [1, 1] }, false],
   ['threaded depthwise', [2, 64, 12, 12], [64, 1, 3, 3], { groups: 64, padding: [1, 1] }, true],
@@ -274,6 +274,25 @@ const threaded = [
   ['1x1 small maps in image groups', [5, 20, 9, 9], [24, 20, 1, 1], {}, true],
   ['long contraction: dW summed in chunks of positions', [3, 2, 45, 47], [3, 2, 3, 3], { padding: [1, 1] }, false],
 ];
+
+// 3x3 stride-1 convs that take the Winograd F(4x4, 3x3) path (conv_winograd.cc:
+// at least 32 channels in and out and 32 output tiles of 4x4): maps that are
+// not multiples of the tile, blocks of tiles spanning images, channel counts
+// off the SIMD widths, Cin over the GEMM's k block, several blocks of tiles.
+// The input-gradient cases qualify too (their conv maps dy to dx).
+const winogradConfigs = [
+  ['Winograd path: odd 13x11 map, padding 1, batch 3', [3, 33, 13, 11], [35, 33, 3, 3], { padding: [1, 1] }, true],
+  ['Winograd path: padding 0, 18x17', [4, 33, 18, 17], [34, 33, 3, 3], {}, false],
+  ['Winograd path: padding 2 (output larger than the input)', [4, 34, 11, 9], [33, 34, 3, 3], { padding: [2, 2] }, true],
+  ['Winograd path: asymmetric padding [0, 2, 1, 0]', [3, 32, 12, 15], [37, 32, 3, 3], { padding: [0, 2, 1, 0] }, false],
+  ["Winograd path: padding 'same', one image of 30x29", [1, 40, 30, 29], [32, 40, 3, 3], { padding: 'same' }, true],
+  ['Winograd path: 300 channels (two k blocks), 50 tiles (two blocks)', [2, 300, 18, 18], [36, 300, 3, 3], { padding: [1, 1] }, true],
+];
+// F(4x4, 3x3) in fp32 is off by up to ~7e-6 of the largest output (the
+// transforms mix values with weights up to 8 and 1/24; im2col: ~4e-7), so the
+// tolerance follows the outputs' spread, (4/3) sqrt(9 C) for inputs in
+// [-2, 2]: 6e-5 of it is twice the largest error seen at any SIMD level.
+const winograd = (c) => ({ rtol: 1e-5, atol: 6e-5 * (4 / 3) * Math.sqrt(9 * c) });
 
 export default [
   ...configs.map(([name, x, w, attrs, bias]) => conv(name, x, w, bias, attrs)),
@@ -286,8 +305,11 @@ export default [
   conv('grad: 1x1', [2, 4, 3, 3], [3, 4, 1, 1], true, {}, { grad: true }),
   conv("grad: padding 'same', dilation 2", [1, 2, 6, 6], [2, 2, 3, 3], false, { padding: 'same', dilation: [2, 2] }, { grad: true }),
 
+  ...winogradConfigs.map(([name, x, w, attrs, bias]) => conv(name, x, w, bias, attrs, winograd(x[1]))),
+
   ...configs.map(([name, x, w, attrs]) => convBI(name, x, w, attrs)),
   ...threaded.map(([name, x, w, attrs]) => convBI(name, x, w, attrs, large)),
+  ...winogradConfigs.map(([name, x, w, attrs]) => convBI(name, x, w, attrs, winograd(w[0]))),
   ...configs.map(([name, x, w, attrs]) => convBW(name, x, w, attrs)),
   ...threaded.map(([name, x, w, attrs]) => convBW(name, x, w, attrs, large)),
 
