@@ -9,7 +9,8 @@ import { assertClose, randomF32, refGemm } from './helpers.mjs';
 const LEVELS = tg.buildInfo().simdSupported;
 const INITIAL = tg.buildInfo().simd;
 
-// (m, n, k): 1, 7, 33 and 1000+ in each position, plus register-tile edges.
+// (m, n, k): 1, 7, 33 and 1000+ in each position, plus register-tile edges,
+// and up to 8 rows against a wide B (with transB, the one-token linear path).
 const SIZES = [
   [1, 1, 1],
   [7, 7, 7],
@@ -23,6 +24,9 @@ const SIZES = [
   [5, 1030, 3],
   [3, 7, 1037],
   [97, 131, 300],
+  [1, 300, 77],
+  [5, 513, 130],
+  [8, 64, 64],
 ];
 
 async function checkGemm({ m, n, k, transA = false, transB = false, alpha = 1, beta = 0, seed, label }) {
@@ -60,7 +64,7 @@ for (const level of LEVELS) {
     tg.setSimd(level);
     try {
       for (const [alpha, beta] of [[2.5, 0], [1, 1], [-0.5, 0.25], [1, -3]]) {
-        for (const [m, n, k] of [[7, 33, 5], [130, 47, 300]]) {
+        for (const [m, n, k] of [[7, 33, 5], [130, 47, 300], [3, 80, 100]]) {
           await checkGemm({ m, n, k, alpha, beta, transB: true, seed: 100 + m, label: `${level} alpha=${alpha} beta=${beta}` });
         }
       }
@@ -102,7 +106,7 @@ test('gemm: k = 0 gives beta * c (or zeros)', async () => {
 
 test('gemm: batched, with and without broadcasting, every transpose', async () => {
   const B = 5;
-  for (const [m, n, k] of [[7, 9, 11], [33, 17, 64]]) {
+  for (const [m, n, k] of [[7, 9, 11], [33, 17, 64], [3, 70, 67]]) {
     for (const transA of [false, true]) {
       for (const transB of [false, true]) {
         for (const shared of ['none', 'a', 'b']) {

@@ -247,6 +247,75 @@ void check_args(const GemmArgs& g) {
   TG_CHECK(g.ldc >= std::max<int64_t>(1, g.n), "ERR_TG_SHAPE", "sgemm: ldc=", g.ldc, " is less than ", g.n);
 }
 
+// A few rows of A against B stored (N, K) (trans_b), the shape of a linear
+// layer applied to a token or two (x W^T with W (out, in)): every row of B is
+// read once, contiguously, and dotted with up to four rows of A at a time,
+// instead of packing a transposed B that is used only once. Memory-bound;
+// two four-float vectors per row (SSE registers on the baseline target) keep
+// the loads streaming, and the sums run in a fixed order.
+typedef float Vec4 __attribute__((vector_size(16)));
+constexpr int64_t kLanes = 8;
+
+inline Vec4 load4(const float* p) {
+  Vec4 v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+// out[i] = dot(a + i * lda, b, k) for i < rows (rows <= 4).
+void dots(const float* a, int64_t lda, int rows, const float* b, int64_t k, float* out) {
+  Vec4 lo[4] = {}, hi[4] = {};
+  int64_t p = 0;
+  for (; p + kLanes <= k; p += kLanes) {
+    const Vec4 b0 = load4(b + p), b1 = load4(b + p + 4);
+    for (int i = 0; i < rows; ++i) {
+      lo[i] += load4(a + i * lda + p) * b0;
+      hi[i] += load4(a + i * lda + p + 4) * b1;
+    }
+  }
+  for (int i = 0; i < rows; ++i) {
+    const Vec4 v = lo[i] + hi[i];
+    float s = (v[0] + v[1]) + (v[2] + v[3]);
+    for (int64_t q = p; q < k; ++q) s += a[i * lda + q] * b[q];
+    out[i] = s;
+  }
+}
+
+bool rows_times_bt(const GemmArgs& g) { return g.trans_b && g.m <= 8 && g.k >= 64 && g.n >= 64; }
+
+void gemm_rows_times_bt(const GemmArgs& g) {
+  constexpr int64_t kCols = 256;  // rows of B per task
+  const int64_t chunks = (g.n + kCols - 1) / kCols;
+  thread_pool().parallel_for(g.batch * chunks, [&](int64_t item) {
+    const int64_t bi = item / chunks, j0 = (item % chunks) * kCols, j1 = std::min(g.n, j0 + kCols);
+    // A's rows, made contiguous when A is stored transposed: (m, k).
+    thread_local std::vector<float> arows;
+    const float* a = g.a + bi * g.stride_a;
+    int64_t a_rs = g.lda;
+    if (g.trans_a) {
+      arows.resize(static_cast<size_t>(g.m * g.k));
+      for (int64_t i = 0; i < g.m; ++i) {
+        for (int64_t p = 0; p < g.k; ++p) arows[static_cast<size_t>(i * g.k + p)] = a[p * g.lda + i];
+      }
+      a = arows.data();
+      a_rs = g.k;
+    }
+    const float* b = g.b + bi * g.stride_b;  // (n, k), row stride ldb
+    float* c = g.c + bi * g.stride_c;        // (m, n)
+    float v[4];
+    for (int64_t j = j0; j < j1; ++j) {
+      for (int64_t i0 = 0; i0 < g.m; i0 += 4) {
+        const int rows = static_cast<int>(std::min<int64_t>(4, g.m - i0));
+        dots(a + i0 * a_rs, a_rs, rows, b + j * g.ldb, g.k, v);
+        for (int r = 0; r < rows; ++r) {
+          float& out = c[(i0 + r) * g.ldc + j];
+          out = g.beta == 0.0f ? g.alpha * v[r] : g.alpha * v[r] + g.beta * out;
+        }
+      }
+    }
+  });
+}
+
 }  // namespace
 
 void cpu_sgemm(const GemmArgs& g) {
@@ -257,6 +326,7 @@ void cpu_sgemm(const GemmArgs& g) {
     pool.parallel_for(g.batch, [&](int64_t bi) { scale_c(g.c + bi * g.stride_c, g.ldc, g.m, g.n, g.beta); });
     return;
   }
+  if (rows_times_bt(g)) return gemm_rows_times_bt(g);
   const GemmKernel& kern = gemm_kernel_for(simd_level());
 
   // Small products are not worth waking other threads for.
