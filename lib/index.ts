@@ -3,7 +3,9 @@ export { tensor, Tensor, DTYPES, type DType, type HostTensorLike, type TypedArra
 export * as ops from './ops.js';
 export * as nn from './nn/index.js';
 export * as models from './models/index.js';
+export { fromPretrained, type FromPretrainedOptions, type FromPretrainedReport, type Task } from './models/from-pretrained.js';
 export * as data from './data/index.js';
+export * as text from './text/index.js';
 export type { Batch, BatchSource } from './data/types.js';
 export { Model } from './nn/module.js';
 export * as weights from './weights/index.js';

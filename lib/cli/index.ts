@@ -1,8 +1,8 @@
 #!/usr/bin/env node
-// The `tensorgraft` command. Training and inference commands arrive with the
-// model issues; `info` reports what this installation can run on, `inspect`
-// and `convert` read weight files (safetensors, PyTorch checkpoints, Hugging
-// Face folders) and write safetensors.
+// The `tensorgraft` command. `info` reports what this installation can run
+// on, `inspect` and `convert` read weight files (safetensors, PyTorch
+// checkpoints, Hugging Face folders) and write safetensors; `finetune`,
+// `eval` and `predict` are the image-classification workflow, one file each.
 import { stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { basename, resolve } from 'node:path';
@@ -15,6 +15,10 @@ import { findHfWeights, readModelWeights } from '../weights/hf.js';
 import { inspectWeights } from '../weights/read.js';
 import { writeSafetensors } from '../weights/safetensors.js';
 import type { TensorInfo } from '../weights/types.js';
+import { registerEval } from './eval.js';
+import { registerFinetune } from './finetune.js';
+import { registerPredict } from './predict.js';
+import { registerText } from './text.js';
 
 const require = createRequire(import.meta.url);
 const { version } = require('../../package.json') as { version: string };
@@ -122,6 +126,11 @@ program
     const bytes = Object.values(tensors).reduce((a, t) => a + t.data.byteLength, 0);
     console.log(`wrote ${output}: ${count} tensors, ${humanBytes(bytes)} of data (from ${weights.format})`);
   });
+
+registerFinetune(program);
+registerEval(program);
+registerPredict(program);
+registerText(program);
 
 program.parseAsync(process.argv).catch((err: Error & { code?: string }) => {
   console.error(`tensorgraft: ${err.message}`);
