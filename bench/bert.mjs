@@ -4,6 +4,8 @@
 // dropout 0.1 — inference (eval mode), a full fine-tuning step (every
 // parameter, AdamW) and a head-only step (encoder frozen, classifier trained).
 // One JSON line per pass; ratio = torch_ms / ours_ms (above 1: we are faster).
+// Each pass times torch and then ours back to back, so that both see the
+// same load on a shared machine.
 //   npm run bench -- bert [--quick] [--layers N] [--passes inference,train_step]
 //     --quick: batch 2, sequence 32, 2 layers, 2 repetitions
 import { spawnSync } from 'node:child_process';
@@ -36,16 +38,21 @@ async function medianMs(fn) {
   return times[Math.floor(times.length / 2)];
 }
 
-function torchTimes() {
+let peerMissing = false;
+
+/** torch's time for one pass, or null without torch. */
+function torchMs(pass) {
+  if (peerMissing) return null;
   const script = join(dirname(fileURLToPath(import.meta.url)), 'torch_bert.py');
   const python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
-  const cfg = { threads, batch, seq, reps, layers, passes };
+  const cfg = { threads, batch, seq, reps, layers, passes: [pass] };
   const r = spawnSync(python, [script], { input: JSON.stringify(cfg), encoding: 'utf8', maxBuffer: 1 << 24 });
   if (r.status !== 0) {
+    peerMissing = true;
     if (!/No module named 'torch'/.test(r.stderr ?? '')) console.error(`torch peer failed: ${(r.stderr ?? r.error ?? '').toString().slice(-500)}`);
     return null;
   }
-  return JSON.parse(r.stdout);
+  return JSON.parse(r.stdout)[pass] ?? null;
 }
 
 /** Token ids as a tokenizer would give them (no padding: every sequence full). */
@@ -63,28 +70,29 @@ function feeds() {
   };
 }
 
-const peer = torchTimes();
 const inputs = feeds();
 const labels = tg.tensor(Int32Array.from({ length: batch }, (_, i) => i % 2), [batch]);
 const model = tg.models.bert({ task: 'sequence-classification', numLabels: 2, numHiddenLayers: layers });
-const ours = {};
-for (const pass of passes) {
+async function oursMs(pass) {
   if (pass === 'inference') {
     const s = model.compile({ loss: null, training: false });
-    ours[pass] = await medianMs(() => s.run(inputs));
+    const ms = await medianMs(() => s.run(inputs));
     s.dispose();
-  } else if (pass === 'train_step' || pass === 'train_step_head') {
-    if (pass === 'train_step') model.unfreeze();
-    else model.freeze().unfreeze('classifier.*');
-    const s = model.compile({ optimizer: tg.optim.adamw({ lr: 2e-5 }) });
-    ours[pass] = await medianMs(() => s.step({ ...inputs, labels }));
-    s.dispose();
+    return ms;
   }
+  if (pass === 'train_step') model.unfreeze();
+  else model.freeze().unfreeze('classifier.*');
+  const s = model.compile({ optimizer: tg.optim.adamw({ lr: 2e-5 }) });
+  const ms = await medianMs(() => s.step({ ...inputs, labels }));
+  s.dispose();
+  return ms;
 }
+
 for (const pass of passes) {
-  if (ours[pass] === undefined) continue;
-  const torchMs = peer?.[pass] ?? null;
-  const line = { bench: 'bert', model: `bert-base (${layers} layers)`, batch, seq, pass, threads, ours_ms: +ours[pass].toFixed(1), torch_ms: torchMs === null ? null : +torchMs.toFixed(1) };
-  if (torchMs !== null) line.ratio = +(torchMs / ours[pass]).toFixed(2);
+  if (!['inference', 'train_step', 'train_step_head'].includes(pass)) throw new Error(`bench bert: unknown pass '${pass}'`);
+  const peer = torchMs(pass);
+  const ours = await oursMs(pass);
+  const line = { bench: 'bert', model: `bert-base (${layers} layers)`, batch, seq, pass, threads, ours_ms: +ours.toFixed(1), torch_ms: peer === null ? null : +peer.toFixed(1) };
+  if (peer !== null) line.ratio = +(peer / ours).toFixed(2);
   console.log(JSON.stringify(line));
 }
