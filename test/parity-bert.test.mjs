@@ -20,33 +20,13 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tg from 'tensorgraft';
+import { fromB64, gen } from './parity/hashgen.mjs';
 
 const fixture = JSON.parse(readFileSync(new URL('./parity/fixtures/bert.json', import.meta.url), 'utf8'));
 const cases = Object.fromEntries(fixture.cases.filter((c) => c.family === 'bert').map((c) => [c.name, c]));
 const RTOL = 1e-4;
 // SGD with this learning rate turns an update back into the gradient.
 const LR = 1024;
-
-/** vision.py's gen(): a 32-bit hash of (index, seed) in [-1, 1), times scale plus offset, rounded once to float32. */
-function gen(n, seed, scale, offset = 0) {
-  const out = new Float32Array(n);
-  const s = Math.imul(seed, 0x632be5ab) >>> 0;
-  for (let i = 0; i < n; i++) {
-    let h = (Math.imul(i, 0x9e3779b1) + s) >>> 0;
-    h ^= h >>> 16;
-    h = Math.imul(h, 0x85ebca6b);
-    h ^= h >>> 13;
-    h = Math.imul(h, 0xc2b2ae35);
-    h ^= h >>> 16;
-    out[i] = ((h >>> 8) / 8388608 - 1) * scale + offset;
-  }
-  return out;
-}
-
-function fromB64(s) {
-  const buf = Buffer.from(s, 'base64');
-  return new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
-}
 
 /**
  * bert.py's grad_stats of the gradient an SGD step took, g = (before - after) / LR:

@@ -13,33 +13,13 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import * as tg from 'tensorgraft';
+import { fromB64, gen } from './parity/hashgen.mjs';
 import { Model } from '../dist/nn/module.js';
 import { Session } from '../dist/session.js';
 
 const fixture = JSON.parse(readFileSync(new URL('./parity/fixtures/gpt2.json', import.meta.url), 'utf8'));
 const RTOL = 1e-4;
 const LR = 1024; // SGD at this rate turns an update back into the gradient
-
-/** gpt2.py's gen(): a 32-bit hash of (index, seed) in [-1, 1), times scale plus offset, rounded once to float32. */
-function gen(n, seed, scale, offset = 0) {
-  const out = new Float32Array(n);
-  const s = Math.imul(seed, 0x632be5ab) >>> 0;
-  for (let i = 0; i < n; i++) {
-    let h = (Math.imul(i, 0x9e3779b1) + s) >>> 0;
-    h ^= h >>> 16;
-    h = Math.imul(h, 0x85ebca6b);
-    h ^= h >>> 13;
-    h = Math.imul(h, 0xc2b2ae35);
-    h ^= h >>> 16;
-    out[i] = ((h >>> 8) / 8388608 - 1) * scale + offset;
-  }
-  return out;
-}
-
-function fromB64(s) {
-  const buf = Buffer.from(s, 'base64');
-  return new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
-}
 
 function near(actual, expected, scale, label, expected64 = expected, floor = 0) {
   const tol = Math.max(RTOL * scale, floor);

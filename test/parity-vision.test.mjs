@@ -16,6 +16,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import * as tg from 'tensorgraft';
+import { fromB64, gen } from './parity/hashgen.mjs';
 
 const fixture = JSON.parse(readFileSync(new URL('./parity/fixtures/vision.json', import.meta.url), 'utf8'));
 let RTOL = 1e-4;
@@ -23,27 +24,6 @@ let FACTOR = 2; // how many times torch's float32 error ours may be, against flo
 // SGD with this learning rate turns an update back into the gradient:
 // g = (before - after) / LR, exact enough for a 1e-4 comparison.
 const LR = 1024;
-
-/** vision.py's gen(): a 32-bit hash of (index, seed) in [-1, 1), times scale plus offset, rounded once to float32. */
-function gen(n, seed, scale, offset = 0) {
-  const out = new Float32Array(n);
-  const s = Math.imul(seed, 0x632be5ab) >>> 0;
-  for (let i = 0; i < n; i++) {
-    let h = (Math.imul(i, 0x9e3779b1) + s) >>> 0;
-    h ^= h >>> 16;
-    h = Math.imul(h, 0x85ebca6b);
-    h ^= h >>> 13;
-    h = Math.imul(h, 0xc2b2ae35);
-    h ^= h >>> 16;
-    out[i] = ((h >>> 8) / 8388608 - 1) * scale + offset;
-  }
-  return out;
-}
-
-function fromB64(s) {
-  const buf = Buffer.from(s, 'base64');
-  return new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
-}
 
 /**
  * Within 1e-4 of `scale` of torch's float32 value, or as close to its float64
