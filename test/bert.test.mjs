@@ -175,9 +175,10 @@ test('fromPretrained reads a pretraining checkpoint with old names for each task
   assert.equal(Array.from(Object.fromEntries(base.namedParameters())['encoder.layer.0.attention.self.query.weight'].data), Array.from(ckpt['bert.encoder.layer.0.attention.self.query.weight'].data));
 });
 
-test('fromPretrained: a bare BertModel checkpoint gets the bert. prefix; a fine-tuned head is kept, or replaced when the size differs', async () => {
+test('fromPretrained: a bare BertModel checkpoint (old config) gets the bert. prefix; a fine-tuned head is kept, or replaced when the size differs', async () => {
   const base = tg.models.bert(TINY);
-  const bare = await hfFolder({ ...HF_CONFIG, architectures: ['BertModel'] }, await base.stateDict());
+  // An old config.json without model_type: the architecture's name tells.
+  const bare = await hfFolder({ ...HF_CONFIG, model_type: undefined, architectures: ['BertModel'] }, await base.stateDict());
   const clf = await tg.fromPretrained(bare, { task: 'sequence-classification' });
   assert.is(clf.numLabels, 2, 'transformers\' default of 2 labels');
   assert.equal(clf.loadReport.newlyInitialized.sort(), ['classifier.bias', 'classifier.weight']);

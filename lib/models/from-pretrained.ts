@@ -159,6 +159,26 @@ const ARCHITECTURE_TASKS: Array<[RegExp, Task]> = [
   [/(LMHeadModel|ForCausalLM)$/, 'text-generation'],
 ];
 
+/**
+ * Configs written before transformers recorded model_type: the type from
+ * the architecture's class name, else from the fields only one family uses.
+ */
+function inferModelType(config: Record<string, unknown>): string | undefined {
+  const arch = Array.isArray(config.architectures) && typeof config.architectures[0] === 'string' ? config.architectures[0] : '';
+  const byName: Array<[RegExp, string]> = [
+    [/^DistilBert/, 'distilbert'],
+    [/^Roberta/, 'roberta'],
+    [/^Bert/, 'bert'],
+    [/^GPT2/, 'gpt2'],
+  ];
+  const named = byName.find(([re]) => re.test(arch));
+  if (named) return named[1];
+  if ('n_layers' in config && 'dim' in config) return 'distilbert';
+  if ('n_embd' in config && 'n_layer' in config) return 'gpt2';
+  if ('hidden_size' in config && 'num_attention_heads' in config && 'type_vocab_size' in config) return 'bert';
+  return undefined;
+}
+
 function defaultTask(config: Record<string, unknown>): Task {
   const archs = Array.isArray(config.architectures) ? config.architectures : [];
   const first = typeof archs[0] === 'string' ? archs[0] : '';
@@ -226,7 +246,7 @@ export async function fromPretrained(folder: string, options: FromPretrainedOpti
   if (typeof folder !== 'string' || !folder) throw invalid('ERR_TG_ARG', where, 'folder', 'a Hugging Face model folder path', folder);
   const opts = checkOptions(options, where);
   const raw = await readConfig(folder, where);
-  const type = raw.model_type;
+  const type = raw.model_type ?? inferModelType(raw);
   if (typeof type === 'string' && Object.hasOwn(DELEGATED, type)) {
     return (await DELEGATED[type](folder, opts)) as PretrainedModel;
   }
@@ -238,7 +258,7 @@ export async function fromPretrained(folder: string, options: FromPretrainedOpti
   const task = opts.task ?? defaultTask(raw);
 
   const hf = await loadHfFolder(folder);
-  const config = family.config(hf.config, `${where}: ${join(folder, 'config.json')}`);
+  const config = family.config({ ...hf.config, model_type: type }, `${where}: ${join(folder, 'config.json')}`);
   const headWeight = family.headWeight[task];
   const fileClasses = headWeight ? fileHeadClasses(hf.tensors[headWeight], config.hiddenSize) : undefined;
   const numLabels = opts.labels?.length ?? opts.numLabels ?? fileClasses ?? config.labels.length;
@@ -301,17 +321,17 @@ async function loadInto(
   };
   const unused = probe.unexpected.filter((k) => !within(family.baseParts)(k));
   const optional = within(family.optionalParts);
-  const freshHead = [...probe.missing.filter((n) => inHead(n) || optional(n)), ...probe.mismatched.filter((m) => inHead(m.key)).map((m) => m.key)];
+  const fresh = [...probe.missing.filter((n) => inHead(n) || optional(n)), ...probe.mismatched.filter((m) => inHead(m.key)).map((m) => m.key)];
 
   let report: LoadReport;
   try {
-    report = await model.loadStateDict(tensors, { strict, ignore: [...unused, ...freshHead] });
+    report = await model.loadStateDict(tensors, { strict, ignore: [...unused, ...fresh] });
   } catch (err) {
     const e = err as TgError;
     if (typeof e?.message === 'string') e.message = `${where}: ${e.message.replace(/^loadStateDict: /, '')}`;
     throw e;
   }
-  const newlyInitialized = [...freshHead, ...report.missing];
+  const newlyInitialized = [...fresh, ...report.missing];
   model.initWeights(newlyInitialized);
   if (unused.length) report.notes.push(`not used by ${model.constructor.name} (ignored): ${listed(unused)}`);
   const mismatchedHead = probe.mismatched.filter((m) => inHead(m.key));

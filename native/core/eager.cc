@@ -1,6 +1,7 @@
 #include "eager.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <map>
 
@@ -124,11 +125,14 @@ Tensor eager_cast(const Tensor& x, DType dtype, const Device& device) {
     cpu_cast(x.raw(), x.dtype(), out.raw(), dtype, x.numel());
     return out;
   }
-  // No CUDA conversion kernel yet: a same-type cast is a pure round trip through
-  // device memory, which is what it is used for until the CUDA op library lands.
-  TG_CHECK(x.dtype() == dtype, "ERR_TG_DEVICE", "cast: converting ", dtype_name(x.dtype()), " to ",
-           dtype_name(dtype), " has no CUDA kernel yet; use device 'cpu'");
-  return to_host(to_device(x, device));
+#ifdef TG_WITH_CUDA
+  const Tensor dx = to_device(x, device);
+  Tensor out = Tensor::empty(x.shape(), dtype, device);
+  cuda_cast(device.index, dx.raw(), x.dtype(), out.raw(), dtype, x.numel());
+  return to_host(out);
+#else
+  fail("ERR_TG_DEVICE", "cast: ", device.str(), " is not available in a build without CUDA");
+#endif
 }
 
 namespace {
@@ -145,8 +149,41 @@ std::vector<Tensor> owned(std::vector<Tensor> ts) {
   return ts;
 }
 
-void require_cpu(const std::string& op, const Device& device) {
-  TG_CHECK(device.type == DeviceType::cpu, "ERR_TG_DEVICE", "op '", op, "' has no CUDA kernel yet; use device 'cpu'");
+// The graph's fed tensors in `device` memory (host tensors are copied there).
+std::map<ValueId, Tensor> on_device(const std::map<ValueId, Tensor>& bound, const Device& device) {
+  std::map<ValueId, Tensor> moved;
+  for (const auto& kv : bound) moved[kv.first] = to_device(kv.second, device);
+  return moved;
+}
+
+// Runs the graph once with the fed host tensors, returning host results.
+std::vector<Tensor> run_on(const Graph& g, const std::map<ValueId, Tensor>& bound, const std::vector<ValueId>& fetch,
+                           const RunContext& ctx, const Device& device) {
+  require_kernels(g, device);  // before any copy to the device
+  if (device.type == DeviceType::cpu) return owned(interpret(g, bound, fetch, ctx));
+  std::vector<Tensor> values = interpret(g, on_device(bound, device), fetch, ctx, InterpretOptions{device});
+  for (Tensor& t : values) t = to_host(t);
+  return values;
+}
+
+// Milliseconds of one run of the graph on `device`, the mean of `repeat` runs
+// on inputs already there. Called after run_on, whose run has warmed the
+// caching allocator and reported any fault with the name of its node.
+double time_runs(const Graph& g, const std::map<ValueId, Tensor>& bound, const std::vector<ValueId>& fetch,
+                 const RunContext& ctx, const Device& device, int repeat) {
+  const std::map<ValueId, Tensor> here = device.type == DeviceType::cpu ? bound : on_device(bound, device);
+  if (device.type == DeviceType::cpu) {
+    const auto start = std::chrono::steady_clock::now();
+    for (int i = 0; i < repeat; ++i) interpret(g, here, fetch, ctx);
+    const std::chrono::duration<double, std::milli> elapsed = std::chrono::steady_clock::now() - start;
+    return elapsed.count() / repeat;
+  }
+#ifdef TG_WITH_CUDA
+  return cuda_time_ms(device.index, repeat,
+                      [&] { interpret(g, here, fetch, ctx, InterpretOptions{device, /*wait_each_node=*/false}); });
+#else
+  fail("ERR_TG_DEVICE", "timing: ", device.str(), " is not available in a build without CUDA");
+#endif
 }
 
 // A graph holding one node of `op`, fed by inputs named after the op's inputs.
@@ -172,14 +209,13 @@ struct OneNodeGraph {
 
 std::vector<Tensor> eager_op(const std::string& op, const std::vector<Tensor>& inputs, const Attrs& attrs,
                              const Device& device, const RunContext& ctx) {
-  require_cpu(op, device);
   OneNodeGraph one(find_op(op), inputs, attrs);
-  return owned(interpret(one.graph, one.bound, one.outputs, ctx));
+  return run_on(one.graph, one.bound, one.outputs, ctx, device);
 }
 
 VjpResult eager_vjp(const std::string& op, const std::vector<Tensor>& inputs, const Attrs& attrs,
-                    const std::vector<Tensor>& grad_outputs, const Device& device, const RunContext& ctx) {
-  require_cpu(op, device);
+                    const std::vector<Tensor>& grad_outputs, const Device& device, const RunContext& ctx,
+                    int repeat) {
   const OpDef& def = find_op(op);
   TG_CHECK(def.grad != nullptr, "ERR_TG_ARG", "op '", op, "' is not differentiable");
   OneNodeGraph one(def, inputs, attrs);
@@ -211,9 +247,10 @@ VjpResult eager_vjp(const std::string& op, const std::vector<Tensor>& inputs, co
   for (ValueId gv : grads) {
     if (gv != kNoValue) fetch.push_back(gv);
   }
-  std::vector<Tensor> values = owned(interpret(g, bound, fetch, ctx));
+  std::vector<Tensor> values = run_on(g, bound, fetch, ctx, device);
 
   VjpResult r;
+  if (repeat > 0) r.ms = time_runs(g, bound, fetch, ctx, device, repeat);
   r.outputs.assign(values.begin(), values.begin() + static_cast<long>(outs.size()));
   size_t next = outs.size(), w = 0;
   for (size_t i = 0; i < ids.size(); ++i) {

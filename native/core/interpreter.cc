@@ -1,8 +1,33 @@
 #include "interpreter.h"
 
+#include "device_kernels.h"
 #include "error.h"
+#ifdef TG_WITH_CUDA
+#include "../cuda/cuda_backend.h"
+#endif
 
 namespace tg {
+
+namespace {
+
+void run_node(const GraphNode& node, const std::vector<Tensor>& ins, const std::vector<Tensor>& outs,
+              const RunContext& ctx, const InterpretOptions& options) {
+  if (options.device.type == DeviceType::cpu) {
+    node.op->cpu(ins, outs, node.attrs, ctx);
+    return;
+  }
+#ifdef TG_WITH_CUDA
+  const CudaFn fn = find_cuda_kernel(node.op->name);
+  cuda_launch(
+      options.device.index, "node '" + node.name + "' (" + node.op->name + ")",
+      [&] { fn(ins, outs, node.attrs, ctx); }, options.wait_each_node);
+#else
+  fail("ERR_TG_DEVICE", "node '", node.name, "': ", options.device.str(),
+       " is not available in a build without CUDA");
+#endif
+}
+
+}  // namespace
 
 void check_binding(const Graph& g, ValueId v, const Tensor& t) {
   const GraphValue& val = g.values[static_cast<size_t>(v)];
@@ -12,11 +37,26 @@ void check_binding(const Graph& g, ValueId v, const Tensor& t) {
            ", got ", shape_str(t.shape()));
 }
 
+void require_kernels(const Graph& g, const Device& device) {
+  for (const GraphNode& node : g.nodes) {
+    if (device.type == DeviceType::cpu) {
+      TG_CHECK(node.op->cpu != nullptr, "ERR_TG_DEVICE", "op '", node.op->name, "' has no CPU kernel");
+    } else {
+      TG_CHECK(find_cuda_kernel(node.op->name) != nullptr, "ERR_TG_DEVICE", "op '", node.op->name,
+               "' has no CUDA kernel yet; use device 'cpu'");
+    }
+  }
+}
+
 std::vector<Tensor> interpret(const Graph& g, const std::map<ValueId, Tensor>& bound,
-                              const std::vector<ValueId>& fetch, const RunContext& ctx) {
+                              const std::vector<ValueId>& fetch, const RunContext& ctx,
+                              const InterpretOptions& options) {
+  require_kernels(g, options.device);
   std::vector<Tensor> env(g.values.size());
   for (const auto& kv : bound) {
     check_binding(g, kv.first, kv.second);
+    TG_CHECK(kv.second.device() == options.device, "ERR_TG_INTERNAL", g.values[kv.first].name, " is in ",
+             kv.second.device().str(), " memory but the graph runs on ", options.device.str());
     env[static_cast<size_t>(kv.first)] = kv.second;
   }
   for (const GraphNode& node : g.nodes) {
@@ -28,11 +68,10 @@ std::vector<Tensor> interpret(const Graph& g, const std::map<ValueId, Tensor>& b
     }
     for (ValueId v : node.outputs) {
       const TensorSpec& s = g.values[static_cast<size_t>(v)].spec;
-      outs.push_back(Tensor::empty(s.shape, s.dtype, Device{}));
+      outs.push_back(Tensor::empty(s.shape, s.dtype, options.device));
       env[static_cast<size_t>(v)] = outs.back();
     }
-    TG_CHECK(node.op->cpu != nullptr, "ERR_TG_DEVICE", "op '", node.op->name, "' has no CPU kernel");
-    node.op->cpu(ins, outs, node.attrs, ctx);
+    run_node(node, ins, outs, ctx, options);
   }
   std::vector<Tensor> out;
   for (ValueId v : fetch) out.push_back(env[static_cast<size_t>(v)]);

@@ -2,10 +2,13 @@
 // and compiled only when TG_WITH_CUDA is defined; callers guard with #ifdef TG_WITH_CUDA.
 #pragma once
 #include <cstddef>
+#include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "../core/allocator.h"
+#include "../core/dtype.h"
 #include "../core/gemm_args.h"
 
 namespace tg {
@@ -40,5 +43,20 @@ void cuda_copy_to_host(int device, void* dst, const void* src, size_t bytes);
 // Runs the GEMM on `device`; all pointers in `args` are device pointers on it.
 // Returns after the kernel has completed; kernel errors throw ERR_TG_CUDA.
 void cuda_sgemm(int device, const GemmArgs& args);
+
+// Calls `launch`, which queues work on `device`'s default stream, with that
+// device current; then checks that every launch succeeded and, when `wait` is
+// set, that the queued work completed. A failure throws ERR_TG_CUDA (ERR_TG_OOM
+// for memory) starting with `what`. Without `wait`, a fault inside a kernel
+// surfaces at the next synchronizing call instead.
+void cuda_launch(int device, const std::string& what, const std::function<void()>& launch, bool wait);
+
+// Milliseconds one call of `launch` (queueing work on `device`) takes on the
+// device, the mean of `reps` back-to-back calls timed with CUDA events.
+double cuda_time_ms(int device, int reps, const std::function<void()>& launch);
+
+// dst[i] = src[i] converted exactly as cpu_cast does (cpu/cast.h); src and dst
+// are `n`-element arrays in `device` memory. Returns once the copy is done.
+void cuda_cast(int device, const void* src, DType src_type, void* dst, DType dst_type, int64_t n);
 
 }  // namespace tg

@@ -2,6 +2,7 @@
 
 #include <memory>
 
+#include "../core/device_kernels.h"
 #include "../core/eager.h"
 #include "../core/error.h"
 #include "async_task.h"
@@ -30,7 +31,11 @@ std::vector<Tensor> tensors_from_js(const Napi::Value& v, const char* what, Keep
 struct RunOptions {
   Device device;
   RunContext ctx;
+  int repeat = 0;  // vjp only: timed repetitions for benchmarks
 };
+
+// Most timed repetitions one call may ask for.
+constexpr double kMaxRepeat = 100000;
 
 RunOptions options_from_js(const Napi::Value& v, const char* where) {
   RunOptions r;
@@ -39,6 +44,10 @@ RunOptions options_from_js(const Napi::Value& v, const char* where) {
     Napi::Object o = v.As<Napi::Object>();
     r.ctx.training = get_bool(o, "training", true, where);
     r.ctx.step = static_cast<uint64_t>(get_number(o, "step", 0, where));
+    const double repeat = get_number(o, "repeat", 0, where);
+    TG_CHECK(repeat >= 0 && repeat <= kMaxRepeat && repeat == static_cast<double>(static_cast<int>(repeat)),
+             "ERR_TG_ARG", where, ": options.repeat must be an integer from 0 to ", kMaxRepeat, ", got ", repeat);
+    r.repeat = static_cast<int>(repeat);
   }
   return r;
 }
@@ -79,14 +88,16 @@ Napi::Value vjp(const Napi::CallbackInfo& info) {
     RunOptions opts = options_from_js(info[4], op.c_str());
     auto out = std::make_shared<VjpResult>();
     return AsyncTask::start(
-        env, "tensorgraft:vjp", [=] { *out = eager_vjp(op, inputs, attrs, grads, opts.device, opts.ctx); },
-        [out](Napi::Env e) -> Napi::Value {
+        env, "tensorgraft:vjp",
+        [=] { *out = eager_vjp(op, inputs, attrs, grads, opts.device, opts.ctx, opts.repeat); },
+        [out, timed = opts.repeat > 0](Napi::Env e) -> Napi::Value {
           Napi::Object r = Napi::Object::New(e);
           r.Set("outputs", tensors_to_js(e, out->outputs));
           r.Set("grads", tensors_to_js(e, out->input_grads));
           Napi::Array ops = Napi::Array::New(e, out->ops_used.size());
           for (size_t i = 0; i < out->ops_used.size(); ++i) ops.Set(i, out->ops_used[i]);
           r.Set("ops", ops);
+          if (timed) r.Set("ms", out->ms);
           return r;
         },
         std::move(keep));
@@ -96,6 +107,9 @@ Napi::Value vjp(const Napi::CallbackInfo& info) {
 Napi::Value list_ops(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, [&]() -> Napi::Value {
+    const std::vector<std::string> orphans = cuda_kernels_without_op();
+    TG_CHECK(orphans.empty(), "ERR_TG_INTERNAL", "CUDA kernels registered for ops that do not exist: ",
+             orphans.front());
     std::vector<const OpDef*> ops = all_ops();
     Napi::Array arr = Napi::Array::New(env, ops.size());
     for (size_t i = 0; i < ops.size(); ++i) {
@@ -106,6 +120,7 @@ Napi::Value list_ops(const Napi::CallbackInfo& info) {
       o.Set("inputs", ins);
       o.Set("outputs", ops[i]->num_outputs);
       o.Set("differentiable", ops[i]->grad != nullptr);
+      o.Set("cuda", find_cuda_kernel(ops[i]->name) != nullptr);
       o.Set("doc", ops[i]->doc ? ops[i]->doc : "");
       arr.Set(i, o);
     }

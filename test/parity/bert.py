@@ -12,6 +12,10 @@ Weights come from the shared hash generator (see vision.py), seeded per
 parameter name, so the test rebuilds them bit for bit and writes them as a
 Hugging Face folder. Dropout is 0, so training and eval mode agree.
 
+RoBERTa (modeling_roberta.py: positions counted from padding_idx + 1, the
+classification head on <s>, lm_head) and DistilBERT (modeling_distilbert.py)
+follow at small widths (hidden 64), written the same way.
+
 Per case: outputs (float32 and float64 torch), the loss, and one SGD step's
 gradient statistics for the trainable parameters. Writes fixtures/bert.json;
 run with Debian's python3."""
