@@ -6,6 +6,7 @@ export * as models from './models/index.js';
 export { fromPretrained, type FromPretrainedOptions, type FromPretrainedReport, type Task } from './models/from-pretrained.js';
 export * as data from './data/index.js';
 export * as text from './text/index.js';
+export * as demo from './demo/index.js';
 export type { Batch, BatchSource } from './data/types.js';
 export { Model } from './nn/module.js';
 export * as weights from './weights/index.js';

@@ -15,6 +15,7 @@ import { findHfWeights, readModelWeights } from '../weights/hf.js';
 import { inspectWeights } from '../weights/read.js';
 import { writeSafetensors } from '../weights/safetensors.js';
 import type { TensorInfo } from '../weights/types.js';
+import { registerDemo } from './demo.js';
 import { registerEval } from './eval.js';
 import { registerFinetune } from './finetune.js';
 import { registerPredict } from './predict.js';
@@ -127,6 +128,7 @@ program
     console.log(`wrote ${output}: ${count} tensors, ${humanBytes(bytes)} of data (from ${weights.format})`);
   });
 
+registerDemo(program);
 registerFinetune(program);
 registerEval(program);
 registerPredict(program);

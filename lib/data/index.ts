@@ -1,6 +1,7 @@
 // tg.data: image pipeline, data sets and the batch loader (torchvision.transforms,
 // torchvision.datasets.ImageFolder, torch.utils.data's Dataset, Subset,
-// random_split, TensorDataset and DataLoader).
+// random_split, TensorDataset and DataLoader), and generated image tasks for
+// transfer-learning demos (synthetic).
 export type { Batch, BatchSource, Dataset, Sample } from './types.js';
 export { Rng } from './rng.js';
 export { PipelineImage, type DecodeOptions, type Interpolation } from './image.js';
@@ -18,3 +19,4 @@ export {
 export { imageFolder, IMAGE_EXTENSIONS, type ImageFolderOptions } from './folder.js';
 export { imageList, parseCsv, type ImageListOptions } from './list.js';
 export { tensorDataset, TensorDataset, type TensorDatasetOptions } from './tensor-dataset.js';
+export * as synthetic from './synthetic.js';
