@@ -9,17 +9,28 @@ import { matchesAny } from './glob.js';
 import { native, type NativeSession, type StepInfo } from './native.js';
 import type { Model } from './nn/module.js';
 import type { OptimizerSpec } from './optim.js';
+import { segmentationLoss, segmentationTargetDtype, type SegmentationLossSpec } from './seg-losses.js';
 import { Tensor, fromNative, type HostTensorLike } from './tensor.js';
 
 export type { StepInfo };
+export type { BceDiceLossSpec, CrossEntropyDiceLossSpec, DiceLossSpec, SegmentationLossSpec } from './seg-losses.js';
 
+/**
+ * Segmentation (see seg-losses.ts): 'dice' and 'cross_entropy_dice' take logits
+ * (N, C, H, W) and class ids (N, H, W); 'bce_dice' takes logits (N, 1, H, W) and
+ * f32 targets in [0, 1], (N, 1, H, W) or (N, H, W).
+ */
 export type LossSpec =
   | 'cross_entropy'
   | 'mse'
   | 'bce_with_logits'
+  | 'dice'
+  | 'bce_dice'
+  | 'cross_entropy_dice'
   | { type: 'cross_entropy'; labelSmoothing?: number; ignoreIndex?: number; classWeights?: number[] }
   | { type: 'mse' }
-  | { type: 'bce_with_logits' };
+  | { type: 'bce_with_logits' }
+  | SegmentationLossSpec;
 
 export interface CompileOptions {
   /** 'cpu' (default) or 'auto'; the graph engine runs on the CPU until the CUDA op library lands. */
@@ -37,26 +48,43 @@ function isTensor(v: unknown): v is HostTensorLike {
   return typeof v === 'object' && v !== null && 'data' in v && 'shape' in v && 'dtype' in v;
 }
 
-function lossNode(g: GraphBuilder, spec: LossSpec, model: Model, logitsOut: Value, extra: Record<string, Tensor<'f32'>>) {
+/** The loss of one output; `target` declares the target input on first use and returns it after. */
+function lossNode(
+  g: GraphBuilder,
+  spec: LossSpec,
+  model: Model,
+  logitsOut: Value,
+  extra: Record<string, Tensor<'f32'>>,
+  target: (dtype: 'f32' | null) => Value,
+) {
   const s = typeof spec === 'string' ? { type: spec } : spec;
-  const operands = (dtype: 'f32' | null) => model.lossOperands(g, logitsOut, g.input(model.targetName(), null, dtype));
+  const operands = (dtype: 'f32' | null) => model.lossOperands(g, logitsOut, target(dtype));
+  const crossEntropy = (logits: Value, target: Value, ce: { labelSmoothing?: number; ignoreIndex?: number; classWeights?: number[] }) => {
+    const inputs = [logits, target];
+    if (ce.classWeights) {
+      extra['loss.weight'] = new Tensor(Float32Array.from(ce.classWeights), [ce.classWeights.length], 'f32');
+      inputs.push(g.param('loss.weight', [ce.classWeights.length]));
+    }
+    return g.op1('cross_entropy', inputs, { label_smoothing: ce.labelSmoothing ?? 0, ignore_index: ce.ignoreIndex ?? -100 }, 'loss');
+  };
   switch (s.type) {
     case 'cross_entropy': {
-      const ce = s as { labelSmoothing?: number; ignoreIndex?: number; classWeights?: number[] };
       const [logits, target] = operands(null);
-      const inputs = [logits, target];
-      if (ce.classWeights) {
-        extra['loss.weight'] = new Tensor(Float32Array.from(ce.classWeights), [ce.classWeights.length], 'f32');
-        inputs.push(g.param('loss.weight', [ce.classWeights.length]));
-      }
-      return g.op1('cross_entropy', inputs, { label_smoothing: ce.labelSmoothing ?? 0, ignore_index: ce.ignoreIndex ?? -100 }, 'loss');
+      return crossEntropy(logits, target, s as { labelSmoothing?: number; ignoreIndex?: number; classWeights?: number[] });
     }
     case 'mse':
       return g.op1('mse', operands('f32'), {}, 'loss');
     case 'bce_with_logits':
       return g.op1('bce_with_logits', operands('f32'), {}, 'loss');
+    case 'dice':
+    case 'bce_dice':
+    case 'cross_entropy_dice': {
+      const seg = s as SegmentationLossSpec;
+      const [logits, target] = operands(segmentationTargetDtype(seg));
+      return segmentationLoss(g, seg, logits, target, (ce) => crossEntropy(logits, target, ce));
+    }
     default:
-      throw invalid('ERR_TG_ARG', 'compile', 'loss', "'cross_entropy', 'mse' or 'bce_with_logits'", spec);
+      throw invalid('ERR_TG_ARG', 'compile', 'loss', "'cross_entropy', 'mse', 'bce_with_logits', 'dice', 'bce_dice' or 'cross_entropy_dice'", spec);
   }
 }
 
@@ -101,7 +129,16 @@ export class Session {
     this.extraParams = {};
     if (loss !== null) {
       if (!outputs.logits) throw tgError('ERR_TG_ARG', `compile: ${this.model.constructor.name} has no logits output for a loss; pass loss: null`);
-      g.setLoss(lossNode(g, loss, this.model, outputs.logits, this.extraParams));
+      let targetValue: Value | undefined;
+      const target = (dtype: 'f32' | null) => (targetValue ??= g.input(this.model.targetName(), null, dtype));
+      let total = lossNode(g, loss, this.model, outputs.logits, this.extraParams, target);
+      // Auxiliary outputs add their weighted terms (torchvision's DeepLab: out + 0.5·aux).
+      for (const [name, weight] of Object.entries(this.model.auxiliaryLosses())) {
+        if (!outputs[name]) throw tgError('ERR_TG_ARG', `compile: ${this.model.constructor.name} has no '${name}' output for its auxiliary loss`);
+        const term = lossNode(g, loss, this.model, outputs[name], this.extraParams, target);
+        total = g.op1('add', [total, g.op1('scale', [term], { value: weight }, `loss.${name}`)], {}, 'loss.total');
+      }
+      g.setLoss(total);
     }
     this.graph = g.describe();
   }

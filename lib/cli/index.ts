@@ -19,6 +19,7 @@ import { registerDemo } from './demo.js';
 import { registerEval } from './eval.js';
 import { registerFinetune } from './finetune.js';
 import { registerPredict } from './predict.js';
+import { registerSegmentation } from './segment.js';
 import { registerText } from './text.js';
 
 const require = createRequire(import.meta.url);
@@ -133,6 +134,7 @@ registerFinetune(program);
 registerEval(program);
 registerPredict(program);
 registerText(program);
+registerSegmentation(program);
 
 program.parseAsync(process.argv).catch((err: Error & { code?: string }) => {
   console.error(`tensorgraft: ${err.message}`);

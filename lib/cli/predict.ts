@@ -5,7 +5,8 @@ import { collate, loadImage } from '../data/index.js';
 import { imagenetEval } from '../data/transforms.js';
 import { load } from '../models/index.js';
 import { positiveInt } from './options.js';
-import { modelSpec, resolveLabels } from './vision-model.js';
+import { isSegmentationMeta, segmentationPredict } from './segment.js';
+import { modelSpec, resolveLabels, weightsMetadata } from './vision-model.js';
 
 interface PredictOptions {
   model?: string;
@@ -16,6 +17,7 @@ interface PredictOptions {
   batchSize: number;
   device: string;
   json?: boolean;
+  outDir?: string;
 }
 
 interface Guess {
@@ -39,6 +41,9 @@ function topK(logits: Float32Array, k: number, names: string[] | undefined): Gue
 
 async function predict(images: string[], o: PredictOptions): Promise<void> {
   const where = 'predict';
+  // Weights from `finetune --task segmentation` predict masks, not classes.
+  const meta = await weightsMetadata(o.weights);
+  if (isSegmentationMeta(meta)) return segmentationPredict(images, meta, o);
   const { arch, size, classes: recorded } = await modelSpec(where, o);
   const model = await load(arch, { weights: o.weights });
   const numClasses = model.loadReport.head?.numClasses ?? 0;
@@ -68,7 +73,7 @@ async function predict(images: string[], o: PredictOptions): Promise<void> {
 export function registerPredict(program: Command): void {
   program
     .command('predict')
-    .description('classify images: the top-k classes of each, with probabilities')
+    .description('classify images (the top-k classes of each, with probabilities), or with segmentation weights write a coloured mask PNG per image')
     .argument('<images...>', 'image files (JPEG, PNG, WebP, TIFF, AVIF)')
     .option('--model <arch>', 'architecture (default: as recorded in weights written by finetune)')
     .requiredOption('--weights <file>', 'the weights (finetune output, torchvision .pth, safetensors)')
@@ -78,5 +83,6 @@ export function registerPredict(program: Command): void {
     .option('--batch-size <n>', 'images per batch', positiveInt, 16)
     .option('--device <device>', "'cpu' or 'auto'", 'cpu')
     .option('--json', 'print JSON')
+    .option('--out-dir <dir>', 'segmentation: where the <image>.mask.png files go (default: beside each image)')
     .action((images: string[], opts: PredictOptions) => predict(images, opts));
 }

@@ -262,7 +262,7 @@ export function registerText(program: Command): void {
       });
   }
   finetune.description(`${finetune.description() || 'fine-tune a pretrained model'}; text tasks with --task ${TEXT_TASKS.join('|')} (--model is then a Hugging Face model folder, --data a CSV/TSV/JSON Lines file, a CoNLL file or plain text; text defaults: --epochs ${TEXT_DEFAULTS.epochs}, --lr ${TEXT_DEFAULTS.lr}, --batch-size ${TEXT_DEFAULTS.batchSize}, nothing frozen)`);
-  addOption(finetune, new Option('--task <task>', 'what to fine-tune for').choices(['image-classification', ...TEXT_TASKS]).default('image-classification'));
+  addOption(finetune, new Option('--task <task>', 'what to fine-tune for').choices(['image-classification', 'segmentation', ...TEXT_TASKS]).default('image-classification'));
   addOption(finetune, new Option('--val <file>', 'validation data in the format of --data'));
   addOption(finetune, new Option('--val-split <fraction>', 'share of --data held out for validation (text default 0.1 without --val)').argParser(fraction));
   addOption(finetune, new Option('--freeze <globs...>', 'parameters to freeze (text default: none; the head always trains)'));

@@ -18,5 +18,21 @@ export {
 } from './image-dataset.js';
 export { imageFolder, IMAGE_EXTENSIONS, type ImageFolderOptions } from './folder.js';
 export { imageList, parseCsv, type ImageListOptions } from './list.js';
+export {
+  colorizeMask,
+  readMask,
+  segmentationFolder,
+  SegmentationDataset,
+  vocPalette,
+  MASK_EXTENSIONS,
+  VOC_CLASSES,
+  type ColorMap,
+  type Mask,
+  type MaskOptions,
+  type Rgb,
+  type SegmentationFolderOptions,
+  type SegmentationSample,
+} from './segmentation.js';
 export { tensorDataset, TensorDataset, type TensorDatasetOptions } from './tensor-dataset.js';
 export * as synthetic from './synthetic.js';
+export * as syntheticSegmentation from './synthetic-masks.js';

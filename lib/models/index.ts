@@ -15,9 +15,15 @@ import { checkWeightsPath, loadPretrained, unknownArchitecture, type Pretrained,
 import { resnet, type ResNet, type ResNetOptions } from './resnet.js';
 import { vgg, type VGG, type VGGOptions } from './vgg.js';
 import { GPT2LMHeadModel, type GPT2Options } from './gpt2.js';
+import { Unet, type UnetOptions } from './unet.js';
+import { UNetClassic, type UNetClassicOptions } from './unet-classic.js';
+import { deeplabv3, type DeepLabV3, type DeepLabV3Options } from './deeplab.js';
 
 export { ResNet, BasicBlock, Bottleneck, type ResNetOptions } from './resnet.js';
 export { VGG, type VGGOptions } from './vgg.js';
+export { Unet, UnetDecoder, DecoderBlock, Conv2dReLU, UNET_ENCODERS, type UnetOptions } from './unet.js';
+export { UNetClassic, DoubleConv, type UNetClassicOptions } from './unet-classic.js';
+export { DeepLabV3, DeepLabHead, ASPP, ASPPConv, ASPPPooling, FCNHead, type DeepLabV3Options } from './deeplab.js';
 export type { HeadOptions } from './head.js';
 export type { HeadReport, Pretrained, PretrainedReport, WeightsOptions } from './pretrained.js';
 export { IMAGENET_CLASSES } from './imagenet-classes.js';
@@ -119,6 +125,49 @@ export const gpt2 = factory('gpt2', (o: GPT2Options & { numClasses?: number }): 
   if (o.numClasses !== undefined) throw invalid('ERR_TG_ARG', 'models.gpt2', 'numClasses', 'left out (GPT-2 has a language-model head, no classifier)', o.numClasses);
   return new GPT2LMHeadModel(o);
 });
+
+const unetModel = factory('unet', ({ encoderWeights, ...o }: UnetOptions & { encoderWeights?: unknown }): Unet => {
+  // Loading is asynchronous: only the unet() factory itself takes encoderWeights.
+  if (encoderWeights !== undefined) throw invalid('ERR_TG_ARG', 'models.unet', 'encoderWeights', 'given to tg.models.unet() itself (create() and load() build synchronously)', encoderWeights);
+  return new Unet(o);
+});
+
+/** unet(): as Factory, and with `encoderWeights` (a torchvision ResNet checkpoint) a Promise of the model with them in its encoder. */
+export interface UnetFactory {
+  (options?: UnetOptions & { weights?: undefined; encoderWeights?: undefined }): Unet;
+  (options: UnetOptions & WeightsOptions & ({ weights: string } | { encoderWeights: string })): Promise<Pretrained<Unet>>;
+  (options?: UnetOptions & WeightsOptions & { encoderWeights?: string }): Unet | Promise<Pretrained<Unet>>;
+}
+
+/**
+ * segmentation_models_pytorch's Unet with a ResNet encoder. `weights`: a whole
+ * smp checkpoint, as every factory; `encoderWeights`: ImageNet weights for the
+ * encoder alone (smp's encoder_weights), loaded by Unet.loadEncoder with the
+ * load options (strict, rename, ignore); the report is the model's loadReport.
+ */
+type UnetFactoryOptions = UnetOptions & WeightsOptions & { encoderWeights?: string };
+export const unet: UnetFactory = ((options: UnetFactoryOptions = {}) => {
+  if (!isOptions(options) || options.encoderWeights === undefined) return unetModel(options as UnetFactoryOptions);
+  const where = 'models.unet';
+  const { encoderWeights, weights, strict, rename, ignore, ...rest } = options as UnetFactoryOptions;
+  return (async () => {
+    if (typeof encoderWeights !== 'string' || encoderWeights === '') throw invalid('ERR_TG_ARG', where, 'encoderWeights', 'a weight file path', encoderWeights);
+    if (weights !== undefined) throw invalid('ERR_TG_ARG', where, 'encoderWeights', 'left out when weights (a whole Unet checkpoint) is given', encoderWeights);
+    const model = unetModel(rest);
+    const report = await model.loadEncoder(encoderWeights, { strict, rename, ignore });
+    Object.defineProperty(model, 'loadReport', { value: { ...report, path: encoderWeights }, enumerable: false, configurable: true, writable: false });
+    return model as Pretrained<Unet>;
+  })();
+}) as UnetFactory;
+
+const unetClassicModel = factory('unetClassic', (o: UNetClassicOptions): UNetClassic => new UNetClassic(o));
+/** milesial/Pytorch-UNet's UNet; nClasses (its name) counts as numClasses for `weights` too. */
+export const unetClassic = ((options: UNetClassicOptions & WeightsOptions = {}) => {
+  const renamed = isOptions(options) && options.numClasses === undefined && options.nClasses !== undefined;
+  return unetClassicModel((renamed ? { ...options, numClasses: options.nClasses } : options) as UNetClassicOptions & WeightsOptions);
+}) as Factory<UNetClassic, UNetClassicOptions>;
+export const deeplabv3_resnet50 = factory('deeplabv3_resnet50', (o: DeepLabV3Options): DeepLabV3 => deeplabv3('deeplabv3_resnet50', o));
+export const deeplabv3_resnet101 = factory('deeplabv3_resnet101', (o: DeepLabV3Options): DeepLabV3 => deeplabv3('deeplabv3_resnet101', o));
 
 /** The names create() and load() accept, in the order above. */
 export const architectures: readonly string[] = Object.freeze([...builders.keys()]);

@@ -256,6 +256,15 @@ export abstract class Model {
   }
 
   /**
+   * Further outputs that the loss also applies to, with their weights: the
+   * compiled loss is then loss(logits) + Σ weight·loss(output), against the
+   * same target (torchvision's DeepLab with aux_loss: { aux: 0.5 }).
+   */
+  auxiliaryLosses(): Record<string, number> {
+    return {};
+  }
+
+  /**
    * The logits and target the loss sees; token classification and language
    * models flatten (N, T, C) to (N·T, C) here, or shift for next-token prediction.
    */

@@ -20,6 +20,14 @@ export {
   type TrainerOptions,
 } from './trainer.js';
 export * as metrics from './metrics.js';
+export {
+  SegmentationMeter,
+  segmentationReport,
+  segmentationScores,
+  meanIoU,
+  type SegmentationMetricOptions,
+  type SegmentationReport,
+} from './seg-metrics.js';
 export { CheckpointStore, locateCheckpoint, readCheckpoint, type LoadedCheckpoint, type OptimizerSnapshot } from './checkpoint.js';
 export {
   progressBar,

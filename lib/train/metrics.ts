@@ -321,3 +321,6 @@ export function classificationReport(
 ): ClassificationReport {
   return new ClassificationMeter(options).add(logits, targets).report();
 }
+
+// Segmentation: mIoU, Dice and pixel accuracy from a confusion matrix (tg.metrics.SegmentationMeter).
+export * from './seg-metrics.js';

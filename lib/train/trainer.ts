@@ -26,6 +26,7 @@ import type { LossSpec, Session } from '../session.js';
 import { Tensor, type HostTensorLike } from '../tensor.js';
 import { CheckpointStore, locateCheckpoint, readCheckpoint } from './checkpoint.js';
 import { ClassificationMeter, type PerClassScores, type PrecisionRecallF1 } from './metrics.js';
+import { isSegmentationPair, SegmentationMeter, type SegmentationReport } from './seg-metrics.js';
 import { progressBar, type ProgressCallback, type TrainerEvents } from './progress.js';
 import { cosine, oneCycle, stepDecay, type Schedule } from './schedules.js';
 
@@ -103,7 +104,11 @@ export interface TrainerOptions {
   gradualUnfreeze?: GradualUnfreezeOptions;
   earlyStopping?: EarlyStoppingOptions;
   checkpoint?: CheckpointOptions;
-  /** Validation metrics: 'accuracy', 'top<k>' (top5), 'precision', 'recall', 'f1' (macro averages). */
+  /**
+   * Validation metrics: 'accuracy', 'top<k>' (top5), 'precision', 'recall', 'f1' (macro averages);
+   * for segmentation outputs (N, C, H, W) also 'miou', 'dice' (mean Dice) and 'pixel_accuracy'.
+   * Default ['accuracy'] with cross-entropy, ['miou'] with the segmentation losses.
+   */
   metrics?: string[];
   /** Clip the global gradient norm to this before each update. */
   gradClip?: number;
@@ -164,6 +169,8 @@ export interface Evaluation {
   /** confusionMatrix[true][predicted]. */
   confusionMatrix: number[][];
   classes?: string[];
+  /** IoU, Dice and pixel accuracy, when the logits are (N, C, H, W) segmentation maps. */
+  segmentation?: SegmentationReport;
 }
 
 /** How fit rejects when its signal aborts: error.code 'ABORT_ERR' (Node's code for aborted operations). */
@@ -277,7 +284,8 @@ function resolveSchedule(option: ScheduleOption, lr: number, epochs: number, per
   return { fn, per };
 }
 
-const METRIC = /^(accuracy|precision|recall|f1|top([1-9]\d*))$/;
+const METRIC = /^(accuracy|precision|recall|f1|top([1-9]\d*)|miou|dice|pixel_accuracy)$/;
+const SEGMENTATION_METRIC = { miou: 'miou', dice: 'dice', pixel_accuracy: 'pixelAccuracy' } as const;
 
 /**
  * Fine-tunes a model: `new Trainer(model, options).fit(train, { epochs, validation })`.
@@ -354,11 +362,11 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       }
     }
 
-    this.metricNames = options.metrics ?? (this.classifies() ? ['accuracy'] : []);
+    this.metricNames = options.metrics ?? (this.classifies() ? ['accuracy'] : this.segments() ? ['miou'] : []);
     if (!Array.isArray(this.metricNames)) throw invalid('ERR_TG_ARG', where, 'metrics', 'an array of metric names', this.metricNames);
     for (const m of this.metricNames) {
       if (typeof m !== 'string' || !METRIC.test(m)) {
-        throw invalid('ERR_TG_ARG', where, 'metrics', "names among 'accuracy', 'top<k>', 'precision', 'recall', 'f1'", m);
+        throw invalid('ERR_TG_ARG', where, 'metrics', "names among 'accuracy', 'top<k>', 'precision', 'recall', 'f1', 'miou', 'dice', 'pixel_accuracy'", m);
       }
     }
     const es = options.earlyStopping;
@@ -404,6 +412,11 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   private classifies(): boolean {
     const loss = this.options.loss;
     return loss === undefined || loss === 'cross_entropy' || (typeof loss === 'object' && loss?.type === 'cross_entropy');
+  }
+
+  private segments(): boolean {
+    const type = typeof this.options.loss === 'object' ? this.options.loss?.type : this.options.loss;
+    return type === 'dice' || type === 'bce_dice' || type === 'cross_entropy_dice';
   }
 
   /** The compiled session the trainer steps (made on first use; the trainable set may change it). */
@@ -665,6 +678,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   private pick(v: Evaluation, metric: string): number {
     const top = /^top(\d+)$/.exec(metric);
     if (top) return v.topK[Number(top[1])];
+    if (metric in SEGMENTATION_METRIC) return v.segmentation?.[SEGMENTATION_METRIC[metric as keyof typeof SEGMENTATION_METRIC]] ?? NaN;
     return v[metric as 'accuracy' | 'precision' | 'recall' | 'f1'];
   }
 
@@ -698,6 +712,8 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   private async measure(source: BatchSource, signal?: AbortSignal): Promise<Evaluation> {
     const ks = [...new Set([5, ...this.metricNames.flatMap((m) => (/^top(\d+)$/.exec(m) ? [Number(m.slice(3))] : []))])];
     const meter = new ClassificationMeter({ topK: ks, ignoreIndex: this.ignoreIndex() });
+    const segMeter = new SegmentationMeter({ ignoreIndex: this.ignoreIndex() });
+    let segmented = false;
     let lossSum = 0;
     let samples = 0;
     let counted = false;
@@ -715,9 +731,16 @@ export class Trainer extends EventEmitter<TrainerEvents> {
           samples += n;
         }
         const t = targetsOf(batch);
-        if (t && ['i32', 'i64', 'u8'].includes(t.dtype) && out.logits.shape.length >= 2) {
-          meter.add(out.logits, t);
+        const logits = out.logits;
+        // One channel is a binary output (bce losses): no argmax over classes to count.
+        if (t && ['i32', 'i64', 'u8'].includes(t.dtype) && logits.shape.length >= 2 && logits.shape[1] > 1) {
+          meter.add(logits, t);
           counted = true;
+        }
+        // (N, C, H, W) maps against (N, H, W) or (N, 1, H, W) targets: segmentation.
+        if (t && isSegmentationPair(logits, t)) {
+          segMeter.add(logits, t);
+          segmented = true;
         }
       }
     });
@@ -736,12 +759,13 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       weighted: r?.weighted ?? { precision: NaN, recall: NaN, f1: NaN },
       confusionMatrix: r?.confusionMatrix ?? [],
       ...(source.classes ? { classes: [...source.classes] } : {}),
+      ...(segmented ? { segmentation: segMeter.report() } : {}),
     };
   }
 
   private ignoreIndex(): number {
     const loss = this.options.loss;
-    return typeof loss === 'object' && loss?.type === 'cross_entropy' && loss.ignoreIndex !== undefined ? loss.ignoreIndex : -100;
+    return typeof loss === 'object' && loss !== null && 'ignoreIndex' in loss && loss.ignoreIndex !== undefined ? loss.ignoreIndex : -100;
   }
 
   /**
