@@ -33,7 +33,7 @@ const LOSSES: Record<string, LossSpec> = {
   ce: { type: 'cross_entropy', ignoreIndex: 255 },
   dice: { type: 'dice', ignoreIndex: 255 },
   ce_dice: { type: 'cross_entropy_dice', ignoreIndex: 255 },
-  bce_dice: 'bce_dice',
+  bce_dice: { type: 'bce_dice', ignoreIndex: 255 },
 };
 
 export interface SegFinetuneOptions {
