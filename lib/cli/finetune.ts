@@ -13,9 +13,9 @@ import type { Model } from '../nn/module.js';
 import { adamw } from '../optim.js';
 import { manualSeed } from '../random.js';
 import { Trainer } from '../train/index.js';
-import type { ProgressCallback } from '../train/progress.js';
 import { fraction, nonNegativeInt, positiveInt, positiveNumber } from './options.js';
 import { checkClassifier, folderFor, LABELS_FILE, META } from './vision-model.js';
+import { epochLines } from './epoch-lines.js';
 
 interface FinetuneOptions {
   model: string;
@@ -37,19 +37,6 @@ interface FinetuneOptions {
 
 function headGlobs(model: Model): string[] {
   return model.headPrefixes().map((p) => `${p}*`);
-}
-
-/** One line per epoch, for logs: the progress bar draws only on a terminal. */
-function epochLines(): ProgressCallback {
-  let epochs = 0;
-  return (e) => {
-    if (e.type === 'epochStart') epochs = e.epochs;
-    if (e.type !== 'epochEnd') return;
-    const metrics = Object.entries(e.metrics)
-      .map(([k, v]) => `${k} ${v.toFixed(4)}`)
-      .join('  ');
-    process.stderr.write(`epoch ${e.epoch + 1}/${epochs}  ${metrics}  (${e.time.toFixed(1)} s)\n`);
-  };
 }
 
 function describeLoad(report: PretrainedReport): string {

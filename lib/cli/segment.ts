@@ -17,8 +17,8 @@ import { manualSeed } from '../random.js';
 import type { LossSpec } from '../session.js';
 import { Tensor } from '../tensor.js';
 import { Trainer } from '../train/index.js';
-import type { ProgressCallback } from '../train/progress.js';
 import { META } from './vision-model.js';
+import { epochLines } from './epoch-lines.js';
 
 /** The architectures `--task segmentation` trains (U-Net's encoder is --encoder). */
 export const SEGMENTATION_MODELS = ['unet', 'unetClassic', 'deeplabv3_resnet50', 'deeplabv3_resnet101'] as const;
@@ -76,18 +76,6 @@ function backboneGlobs(arch: string): string[] {
   if (arch === 'unet') return ['encoder.*'];
   if (arch.startsWith('deeplabv3')) return ['backbone.*'];
   return ['inc.*', 'down*'];
-}
-
-function epochLines(): ProgressCallback {
-  let epochs = 0;
-  return (e) => {
-    if (e.type === 'epochStart') epochs = e.epochs;
-    if (e.type !== 'epochEnd') return;
-    const metrics = Object.entries(e.metrics)
-      .map(([k, v]) => `${k} ${v.toFixed(4)}`)
-      .join('  ');
-    process.stderr.write(`epoch ${e.epoch + 1}/${epochs}  ${metrics}  (${e.time.toFixed(1)} s)\n`);
-  };
 }
 
 async function buildModel(where: string, o: SegFinetuneOptions, numClasses: number): Promise<{ model: Model; pretrained: boolean }> {

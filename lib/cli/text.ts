@@ -20,8 +20,8 @@ import { loadTokenizer } from '../text/load-tokenizer.js';
 import type { Tokenizer } from '../text/tokenizer.js';
 import { entityReport } from '../train/text-metrics.js';
 import { Trainer } from '../train/index.js';
-import type { ProgressCallback } from '../train/progress.js';
 import { fraction, nonNegativeInt, positiveInt, positiveNumber } from './options.js';
+import { epochLines } from './epoch-lines.js';
 
 export const TEXT_TASKS = ['sequence-classification', 'token-classification', 'causal-lm'] as const;
 type TextTask = (typeof TEXT_TASKS)[number];
@@ -54,19 +54,6 @@ interface TextFinetuneOptions {
   out?: string;
   resume?: boolean;
   seed: number;
-}
-
-/** One line per epoch on stderr (the bar draws only on a terminal). */
-function epochLines(): ProgressCallback {
-  let epochs = 0;
-  return (e) => {
-    if (e.type === 'epochStart') epochs = e.epochs;
-    if (e.type !== 'epochEnd') return;
-    const metrics = Object.entries(e.metrics)
-      .map(([k, v]) => `${k} ${v.toFixed(4)}`)
-      .join('  ');
-    process.stderr.write(`epoch ${e.epoch + 1}/${epochs}  ${metrics}  (${e.time.toFixed(1)} s)\n`);
-  };
 }
 
 async function writeAtomic(path: string, text: string): Promise<void> {
